@@ -1,0 +1,66 @@
+"""All settings, read once from ``SCOREBOT_*`` environment variables and ``.env``.
+
+Nothing else in the project reads ``os.environ``.  Secrets are ``SecretStr``
+so they never print in logs or error messages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from scoring_core.errors import ConfigError
+
+WECOM_API_BASE = "https://qyapi.weixin.qq.com"
+DINGTALK_API_BASE = "https://api.dingtalk.com"
+DINGTALK_OAPI_BASE = "https://oapi.dingtalk.com"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SCOREBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = "sqlite+aiosqlite:///scorebot.db"
+    scheme_path: Path | None = None
+    directory_path: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    timezone: str = "Asia/Shanghai"
+    log_level: str = "INFO"
+
+    wecom_corp_id: str | None = None
+    wecom_agent_id: int | None = None
+    wecom_secret: SecretStr | None = None
+    wecom_token: SecretStr | None = None
+    wecom_aes_key: SecretStr | None = None
+    wecom_api_base: str = WECOM_API_BASE
+
+    dingtalk_app_key: str | None = None
+    dingtalk_app_secret: SecretStr | None = None
+    dingtalk_robot_code: str | None = None
+    dingtalk_mode: str = "http"
+    dingtalk_api_base: str = DINGTALK_API_BASE
+    dingtalk_oapi_base: str = DINGTALK_OAPI_BASE
+
+    @property
+    def wecom_enabled(self) -> bool:
+        return bool(self.wecom_corp_id and self.wecom_secret)
+
+    @property
+    def dingtalk_enabled(self) -> bool:
+        return bool(self.dingtalk_app_key and self.dingtalk_app_secret)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings once; a bad value is a ConfigError naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = "SCOREBOT_" + "_".join(str(p) for p in err["loc"]).upper()
+            lines.append(f"  {name}：{err['msg']}")
+        raise ConfigError("配置有误：\n" + "\n".join(lines)) from exc
