@@ -139,7 +139,9 @@ class WeComClient:
         """Upload a temporary media file (valid 3 days); its ``media_id``."""
 
         async def call(token: str) -> dict[str, Any]:
-            form = aiohttp.FormData()  # one per try: a FormData is consumed when sent
+            # One per try: a FormData is consumed when sent.  Unquoted, so a Chinese
+            # file name reaches WeCom as UTF-8, not percent-encoded.
+            form = aiohttp.FormData(quote_fields=False)
             form.add_field("media", data, filename=filename)
             return await request(
                 self._session,

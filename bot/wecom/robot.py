@@ -88,7 +88,7 @@ class RobotSender:
                 platform=PLATFORM,
                 errmsg=f"file {len(data)} bytes",
             )
-        form = aiohttp.FormData()
+        form = aiohttp.FormData(quote_fields=False)  # UTF-8 file names, not %-encoded
         form.add_field("media", data, filename=filename)
         answer = await request(
             self._session,
