@@ -22,7 +22,7 @@ from bot.errors import TokenError
 from bot.wecom import constants as c
 from bot.wecom.config import WeComConfig
 from bot.wecom.errors import PLATFORM
-from bot.wecom.http import request
+from bot.wecom.http import field, request
 from storage.tokens import StoredToken, TokenStore
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class WeComClient:
         )
         ttl = int(answer.get("expires_in") or c.TOKEN_DEFAULT_TTL_SECONDS)
         return StoredToken(
-            value=str(answer["access_token"]),
+            value=field(answer, "access_token", action="gettoken"),
             expires_at=self._clock() + timedelta(seconds=ttl),
         )
 
@@ -153,4 +153,4 @@ class WeComClient:
             )
 
         answer = await self._with_token(call)
-        return str(answer["media_id"])
+        return field(answer, "media_id", action="media/upload")

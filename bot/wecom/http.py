@@ -49,11 +49,26 @@ async def request(
     try:
         payload = json.loads(raw)
     except ValueError:
+        # A 4xx page instead of JSON means a wrong API base or path: retrying won't help.
         raise PlatformError(
             "企业微信返回了无法识别的应答",
             platform=PLATFORM,
             errmsg=f"{action}: HTTP {status}, not JSON",
-            transient=True,
-            retry_after=c.RETRY_AFTER_NETWORK,
+            transient=status < 400,
+            retry_after=c.RETRY_AFTER_NETWORK if status < 400 else None,
         ) from None
     return check_response(payload, action=action)
+
+
+def field(answer: dict[str, Any], name: str, *, action: str) -> str:
+    """A field a successful answer must carry (access_token, media_id)."""
+    value = answer.get(name)
+    if not value:
+        raise PlatformError(
+            "企业微信返回了无法识别的应答",
+            platform=PLATFORM,
+            errmsg=f"{action}: answer without {name}",
+            transient=True,
+            retry_after=c.RETRY_AFTER_NETWORK,
+        )
+    return str(value)

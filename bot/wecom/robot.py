@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from bot.wecom import constants as c
 from bot.wecom.errors import PLATFORM, MessageTooLarge
-from bot.wecom.http import request
+from bot.wecom.http import field, request
 from bot.wecom.render import split_lines
 
 
@@ -98,4 +98,10 @@ class RobotSender:
             params={"key": key.get_secret_value(), "type": "file"},
             data=form,
         )
-        await self._post(key, {"msgtype": "file", "file": {"media_id": str(answer["media_id"])}})
+        await self._post(
+            key,
+            {
+                "msgtype": "file",
+                "file": {"media_id": field(answer, "media_id", action="webhook/upload_media")},
+            },
+        )
