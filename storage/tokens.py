@@ -8,6 +8,7 @@ each other back and forth.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -63,11 +64,28 @@ class MemoryTokenStore:
         return True
 
 
-class SqlTokenStore:
-    """Tokens in the ``access_tokens`` table, shared by every process on the database."""
+SessionsSource = AsyncEngine | async_sessionmaker[Any] | Callable[[], async_sessionmaker[Any]]
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._sessions: async_sessionmaker[Any] = session_factory(engine)
+
+class SqlTokenStore:
+    """Tokens in the ``access_tokens`` table, shared by every process on the database.
+
+    Built from an engine, a session factory, or a getter of one (the app
+    factory builds adapters before the database is open).
+    """
+
+    def __init__(self, sessions: SessionsSource) -> None:
+        if isinstance(sessions, async_sessionmaker):
+            factory = sessions
+            self._factory: Callable[[], async_sessionmaker[Any]] = lambda: factory
+        elif isinstance(sessions, AsyncEngine):
+            made = session_factory(sessions)
+            self._factory = lambda: made
+        else:
+            self._factory = sessions
+
+    def _sessions(self) -> Any:
+        return self._factory()()
 
     async def get(self, platform: str, app_key: str) -> StoredToken | None:
         async with self._sessions() as session:

@@ -11,7 +11,6 @@ import hashlib
 import logging
 from typing import Any, Final
 
-import aiohttp
 from aiohttp import web
 
 from bot.adapter import Adapter, EventSink, RateLimit, SendResult
@@ -21,7 +20,7 @@ from bot.messages import Card, File, Image, Markdown, Outbound, TargetKind, Text
 from bot.settings import Settings
 from bot.wecom import constants as c
 from bot.wecom.cards import shorten
-from bot.wecom.client import Clock, WeComClient, utc_now
+from bot.wecom.client import Clock, SessionSource, WeComClient, utc_now
 from bot.wecom.config import WeComConfig
 from bot.wecom.crypto import CallbackCrypto, parse_xml
 from bot.wecom.errors import PLATFORM, CallbackRejected, MessageTooLarge, WeComCredentialsError
@@ -42,7 +41,7 @@ class WeComAdapter(Adapter):
     def __init__(
         self,
         settings: Settings,
-        session: aiohttp.ClientSession,
+        session: SessionSource,
         tokens: TokenStore,
         sink: EventSink,
         *,

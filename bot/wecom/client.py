@@ -28,6 +28,15 @@ from storage.tokens import StoredToken, TokenStore
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+# The app factory builds adapters before the HTTP session exists, so a
+# getter is accepted as well as a session.
+SessionSource = aiohttp.ClientSession | Callable[[], aiohttp.ClientSession]
+
+
+def session_getter(source: SessionSource) -> Callable[[], aiohttp.ClientSession]:
+    if isinstance(source, aiohttp.ClientSession):
+        return lambda: source
+    return source
 
 
 def utc_now() -> datetime:
@@ -38,13 +47,13 @@ class WeComClient:
     def __init__(
         self,
         config: WeComConfig,
-        session: aiohttp.ClientSession,
+        session: SessionSource,
         tokens: TokenStore,
         *,
         clock: Clock = utc_now,
     ) -> None:
         self._config = config
-        self._session = session
+        self._session = session_getter(session)
         self._tokens = tokens
         self._clock = clock
         self._cached: StoredToken | None = None
@@ -89,7 +98,7 @@ class WeComClient:
     async def _fetch_token(self) -> StoredToken:
         log.info("wecom: fetching a new access token for app %s", self._config.token_key)
         answer = await request(
-            self._session,
+            self._session(),
             "GET",
             self._url(c.PATH_GETTOKEN),
             action="gettoken",
@@ -117,7 +126,7 @@ class WeComClient:
 
         async def call(token: str) -> dict[str, Any]:
             return await request(
-                self._session,
+                self._session(),
                 "POST",
                 self._url(path),
                 action=action,
@@ -144,7 +153,7 @@ class WeComClient:
             form = aiohttp.FormData(quote_fields=False)
             form.add_field("media", data, filename=filename)
             return await request(
-                self._session,
+                self._session(),
                 "POST",
                 self._url(c.PATH_MEDIA_UPLOAD),
                 action="media/upload",

@@ -71,19 +71,18 @@ ROBOT_IMAGE_MAX_BYTES: Final = 2 * 1024 * 1024
 ROBOT_FILE_MAX_BYTES: Final = 20 * 1024 * 1024
 ROBOT_IMAGE_SUFFIXES: Final = frozenset({".png", ".jpg", ".jpeg"})
 
-# --- Rate shapes for the outbox's token buckets ------------------------------
-# WeCom allows one app 30 messages a minute and 1000 an hour per member and
-# silently drops the rest; robots take 20 a minute.  A token bucket of
-# capacity C refilled at r/s lets through at most C + r*W sends in any window
-# of W seconds, so one bucket honours both member limits when
-# C + 60r <= 30 and C + 3600r <= 1000: C = 12 with r = 12/44 s gives
-# 28.4/min and 993.8/h (and read as fixed 44 s windows: 24/min, 996/h).
+# --- Rate shapes for the outbox's rate limiter -------------------------------
+# bot.adapter.RateLimit means: no window of ``period`` seconds holds more
+# than ``per_period`` sends; so any window of W seconds holds at most
+# per_period * ceil(W / period).  WeCom allows one app 30 messages a minute
+# and 1000 an hour per member and silently drops the rest; one shape honours
+# both: 30 per 112 s lets 30 through in a minute and 30 * 33 = 990 in an
+# hour (a scorer's burst goes out at once, reminders pace at ~16/min).
 MEMBER_LIMIT_PER_MINUTE: Final = 30
 MEMBER_LIMIT_PER_HOUR: Final = 1000
 ROBOT_LIMIT_PER_MINUTE: Final = 20
-MEMBER_RATE: Final = RateLimit(per_period=12, period=44.0)
-# C + 60r <= 20 with C = 10, r = 10/60: 20 in any minute.
-ROBOT_RATE: Final = RateLimit(per_period=10, period=60.0)
+MEMBER_RATE: Final = RateLimit(per_period=30, period=112.0)
+ROBOT_RATE: Final = RateLimit(per_period=ROBOT_LIMIT_PER_MINUTE, period=60.0)
 
 # --- Back-off hints: WeCom sends no Retry-After, these are ours -------------
 RETRY_AFTER_RATE_LIMIT: Final = 60.0  # 45009: per-minute API frequency

@@ -17,6 +17,7 @@ import aiohttp
 from pydantic import SecretStr
 
 from bot.wecom import constants as c
+from bot.wecom.client import SessionSource, session_getter
 from bot.wecom.errors import PLATFORM, MessageTooLarge
 from bot.wecom.http import field, request
 from bot.wecom.render import split_lines
@@ -27,13 +28,13 @@ def _mb(size: int) -> str:
 
 
 class RobotSender:
-    def __init__(self, session: aiohttp.ClientSession, api_base: str) -> None:
-        self._session = session
+    def __init__(self, session: SessionSource, api_base: str) -> None:
+        self._session = session_getter(session)
         self._base = api_base.rstrip("/")
 
     async def _post(self, key: SecretStr, body: dict[str, Any]) -> dict[str, Any]:
         return await request(
-            self._session,
+            self._session(),
             "POST",
             self._base + c.PATH_ROBOT_SEND,
             action=f"webhook/send {body['msgtype']}",
@@ -91,7 +92,7 @@ class RobotSender:
         form = aiohttp.FormData(quote_fields=False)  # UTF-8 file names, not %-encoded
         form.add_field("media", data, filename=filename)
         answer = await request(
-            self._session,
+            self._session(),
             "POST",
             self._base + c.PATH_ROBOT_UPLOAD,
             action="webhook/upload_media",

@@ -375,3 +375,36 @@ async def test_an_oversize_app_file_is_refused_before_upload(
 
     assert "超过企业微信 20 MB 的上限" in caught.value.user_message
     assert emulator.uploads == []
+
+
+async def test_create_adapter_takes_the_app_factorys_getters(
+    engine: AsyncEngine,
+    settings: Settings,
+    http: aiohttp.ClientSession,
+    emulator: WeComEmulator,
+    clock: FakeClock,
+    sink,
+):
+    from dataclasses import dataclass
+    from typing import Any
+
+    from bot.wecom import create_adapter
+    from storage.engine import session_factory
+
+    @dataclass(frozen=True)
+    class Deps:
+        settings: Settings
+        sink: Any
+        clock: Any
+        http: Any
+        sessions: Any
+
+    sessions = session_factory(engine)
+    adapter = create_adapter(Deps(settings, sink, clock, lambda: http, lambda: sessions))
+
+    await adapter.send(to_zhang(Text(content="经由应用工厂")))
+
+    assert len(emulator.messages) == 1
+    stored = await SqlTokenStore(engine).get("wecom", f"{settings.wecom_corp_id}/1000002")
+    assert stored is not None
+    assert stored.value in emulator.tokens
