@@ -81,26 +81,30 @@ def target_of(row: OutboxRow) -> Target:
     )
 
 
+def _earlier_open(now: datetime | None) -> Any:
+    """An earlier open row to the same target (not yet due, when ``now`` is given)."""
+    earlier = aliased(OutboxRow)
+    conditions = [
+        earlier.target_platform == OutboxRow.target_platform,
+        earlier.target_kind == OutboxRow.target_kind,
+        earlier.target_id == OutboxRow.target_id,
+        earlier.id < OutboxRow.id,
+        earlier.status.in_(_OPEN),
+    ]
+    if now is not None:
+        conditions.append(earlier.next_attempt_at > now)
+    return exists().where(and_(*conditions))
+
+
 async def due(session: AsyncSession, now: datetime, limit: int) -> Sequence[OutboxRow]:
     """Open rows that may be sent now, oldest first.
 
     A row waits while an earlier open row to the same target is not due yet
     (backing off, or being sent): one person's messages arrive in order.
     """
-    earlier = aliased(OutboxRow)
-    blocked = exists().where(
-        and_(
-            earlier.target_platform == OutboxRow.target_platform,
-            earlier.target_kind == OutboxRow.target_kind,
-            earlier.target_id == OutboxRow.target_id,
-            earlier.id < OutboxRow.id,
-            earlier.status.in_(_OPEN),
-            earlier.next_attempt_at > now,
-        )
-    )
     rows = await session.scalars(
         select(OutboxRow)
-        .where(OutboxRow.status.in_(_OPEN), OutboxRow.next_attempt_at <= now, ~blocked)
+        .where(OutboxRow.status.in_(_OPEN), OutboxRow.next_attempt_at <= now, ~_earlier_open(now))
         .order_by(OutboxRow.id)
         .limit(limit)
     )
@@ -108,10 +112,10 @@ async def due(session: AsyncSession, now: datetime, limit: int) -> Sequence[Outb
 
 
 async def next_due_at(session: AsyncSession) -> datetime | None:
-    """When the earliest open row becomes due (for the dispatcher's sleep)."""
+    """When the first target's queue may move on (for the dispatcher's sleep)."""
     at: datetime | None = await session.scalar(
         select(OutboxRow.next_attempt_at)
-        .where(OutboxRow.status.in_(_OPEN))
+        .where(OutboxRow.status.in_(_OPEN), ~_earlier_open(None))
         .order_by(OutboxRow.next_attempt_at)
         .limit(1)
     )
