@@ -191,7 +191,7 @@ def _events(handler: Handler) -> Callable[[web.Application], AsyncIterator[None]
         try:
             yield
         finally:
-            await dispatcher.close()
+            await dispatcher.close(app[SETTINGS].shutdown_grace_seconds)
 
     return _ctx
 

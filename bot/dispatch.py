@@ -81,12 +81,23 @@ class EventDispatcher:
         while self._workers:
             await asyncio.gather(*self._workers.values(), return_exceptions=True)
 
-    async def close(self) -> None:
-        """Stop taking work, let running handlers finish (their queues stay recorded)."""
+    async def close(self, grace: float = 10.0) -> None:
+        """Stop taking work; give running handlers ``grace`` seconds, then cancel them.
+
+        Queued and cancelled events stay 'received' in the table (a cancelled
+        handler's transaction rolls back), so the next start handles them.
+        """
         self._closed = True
         for queue in self._queues.values():
-            queue.clear()  # still 'received' in the table: the next start resumes them
-        await self.join()
+            queue.clear()
+        try:
+            await asyncio.wait_for(self.join(), grace)
+        except TimeoutError:
+            workers = list(self._workers.values())
+            log.warning("cancelling %d handlers still running at shutdown", len(workers))
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
 
     def _schedule(self, event: InboundEvent) -> None:
         user = event.user

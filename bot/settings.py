@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # The sandbox messenger at /sandbox; None: on exactly when no messenger is configured.
     sandbox: bool | None = None
 
+    # How long shutdown waits for running handlers before cancelling them.
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+
     outbox_max_attempts: int = Field(default=8, ge=1)
     outbox_backoff_seconds: float = Field(default=2.0, gt=0)
     outbox_backoff_max_seconds: float = Field(default=600.0, gt=0)
