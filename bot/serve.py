@@ -18,7 +18,7 @@ def add_serve_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--host", help="监听地址（默认 SCOREBOT_HOST 或 127.0.0.1）")
     parser.add_argument("--port", type=int, help="端口（默认 SCOREBOT_PORT 或 8080）")
-    parser.set_defaults(func=serve)
+    parser.set_defaults(run=serve)
 
 
 def sandbox_address(settings: Settings) -> str:
