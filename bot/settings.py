@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     wecom_token: SecretStr | None = None
     wecom_aes_key: SecretStr | None = None
     wecom_api_base: str = WECOM_API_BASE
+    # Leaders' groups: group id -> group robot webhook key, as JSON
+    # (SCOREBOT_WECOM_ROBOT_KEYS='{"leaders": "KEY"}').
+    wecom_robot_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    # Page a button-less text_notice card opens (WeCom requires one).
+    wecom_card_url: str | None = None
 
     dingtalk_app_key: str | None = None
     dingtalk_app_secret: SecretStr | None = None

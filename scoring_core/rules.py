@@ -1,0 +1,169 @@
+"""Checking one entry against the scheme and directory: who may record what, in what range.
+
+Every refusal is a DomainError whose message says what is wrong and what is
+allowed.  Nothing here stores anything.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from scoring_core.directory import Directory, Unit
+from scoring_core.entries import AdjustmentEntry, ScoreEntry
+from scoring_core.errors import DomainError
+from scoring_core.points import CENT, fmt
+from scoring_core.scheme import (
+    COUNTY_SCORER,
+    GROUP_LEADER,
+    AdjustmentKind,
+    AdjustmentRule,
+    Part,
+    Scheme,
+)
+
+#: A bound on one uncapped adjustment entry: beyond it, it is surely a typo.
+UNCAPPED_ENTRY_LIMIT = Decimal(100)
+
+
+def applicable_parts(scheme: Scheme, unit: Unit) -> tuple[Part, ...]:
+    return scheme.parts_for(unit.variants)
+
+
+def scorers_of(scheme: Scheme, directory: Directory, unit: Unit, part: Part) -> tuple[str, ...]:
+    """The departments designated to score ``part`` for ``unit`` (35.2: the county's 平安办)."""
+    resolved = []
+    for scorer in part.scorers:
+        if scorer == COUNTY_SCORER:
+            if unit.county is None or unit.county not in directory.counties:
+                raise DomainError(f"{unit.name}未登记挂点村所在县区，无法确定第{part.code}项的评分部门")
+            resolved.append(directory.counties[unit.county])
+        else:
+            resolved.append(scorer)
+    return tuple(resolved)
+
+
+def recorders_of(scheme: Scheme, unit: Unit, rule: AdjustmentRule) -> tuple[str, ...]:
+    """Who may record ``rule`` for ``unit`` (D7: its responsibility-group leader, else the office)."""
+    return tuple((unit.group_leader or scheme.office) if r == GROUP_LEADER else r for r in rule.recorders)
+
+
+def part_for_unit(scheme: Scheme, unit: Unit, code: str) -> Part:
+    """The part ``code``, if it applies to ``unit``; else a DomainError naming the right one."""
+    part = scheme.parts_by_code.get(code)
+    if part is None:
+        raise DomainError(f"没有评分编号“{code[:20]}”：请用考核方案中的编号，如 12、4.1、34-3.2")
+    if part not in applicable_parts(scheme, unit):
+        item = scheme.item_of(part)
+        own = item.variant(unit.variants.get(item.number)).key
+        raise DomainError(f"第{part.code}项不适用于{unit.name}：该单位适用第{own}项")
+    return part
+
+
+def check_value(part: Part, value: Decimal) -> Decimal:
+    if value != value.quantize(CENT):
+        raise DomainError(f"分数最多两位小数：{value}")
+    if value < 0 or value > part.max:
+        raise DomainError(f"第{part.code}项分值应在 0 到 {fmt(part.max)} 之间，不能是 {fmt(value)}")
+    return value
+
+
+def check_score(
+    scheme: Scheme,
+    directory: Directory,
+    unit_name: str,
+    code: str,
+    scorer: str | None,
+    value: Decimal,
+    note: str = "",
+) -> ScoreEntry:
+    """A valid ScoreEntry, or a DomainError saying what is wrong.
+
+    ``scorer`` may be None where the part has exactly one designated scorer.
+    """
+    unit = directory.unit(unit_name)
+    part = part_for_unit(scheme, unit, code)
+    designated = scorers_of(scheme, directory, unit, part)
+    if scorer is None or not scorer.strip():
+        if len(designated) > 1:
+            raise DomainError(f"第{part.code}项由{'、'.join(designated)}共同评分，须写明评分部门")
+        scorer_name = designated[0]
+    else:
+        found = directory.find_department(scorer)
+        scorer_name = found.name if found else scorer.strip()
+        if scorer_name not in designated:
+            raise DomainError(
+                f"{scorer_name[:30]}不是{unit.name}第{part.code}项的评分部门（应由{'、'.join(designated)}评分）"
+            )
+    check_value(part, value)
+    if scheme.reason_below_max and value < part.max and not note.strip():
+        raise DomainError(f"第{part.code}项未给满分（{fmt(value)}/{fmt(part.max)}），须写明扣分理由")
+    return ScoreEntry(unit.name, part.code, scorer_name, value, note.strip())
+
+
+def check_adjustment(
+    scheme: Scheme,
+    directory: Directory,
+    unit_name: str,
+    code: str,
+    recorder: str | None,
+    value: Decimal | None,
+    reason: str,
+    case: str | None = None,
+) -> AdjustmentEntry:
+    """A valid AdjustmentEntry, or a DomainError.  Caps are not applied here: totals apply them."""
+    unit = directory.unit(unit_name)
+    rule = scheme.adjustments.get(code.strip().upper())
+    if rule is None:
+        codes = "、".join(scheme.adjustments)
+        raise DomainError(f"没有加减分编号“{code[:10]}”：可用 {codes}")
+    allowed = recorders_of(scheme, unit, rule)
+    if recorder is None or not recorder.strip():
+        if len(allowed) > 1:
+            raise DomainError(f"{rule.code}可由{'、'.join(allowed)}录入，须写明录入部门")
+        recorder_name = allowed[0]
+    else:
+        found = directory.find_department(recorder)
+        recorder_name = found.name if found else recorder.strip()
+        if recorder_name not in allowed:
+            raise DomainError(
+                f"{recorder_name[:30]}不能录入{unit.name}的{rule.code}（{rule.title}），应由{'、'.join(allowed)}录入"
+            )
+    if not reason.strip():
+        raise DomainError(f"{rule.code}须写明理由")
+    value = _adjustment_value(scheme, rule, value)
+    case_key = (case or "").strip() or None
+    if rule.needs_case and case_key is None:
+        raise DomainError(f"{rule.code}须写明案件（人员+案件，如“王某-案1”），同一案件只按较大扣分计")
+    if not rule.needs_case and case_key is not None:
+        raise DomainError(f"只有 D9 需要写案件，{rule.code}不需要")
+    return AdjustmentEntry(unit.name, rule.code, recorder_name, value, reason.strip(), case_key)
+
+
+def _adjustment_value(scheme: Scheme, rule: AdjustmentRule, value: Decimal | None) -> Decimal | None:
+    if rule.kind is AdjustmentKind.VETO:
+        if value is not None:
+            raise DomainError(f"{rule.code}是否决项，不填分值，只写理由")
+        return None
+    if rule.per_incident is not None:
+        if value is not None and value != rule.per_incident:
+            raise DomainError(
+                f"{rule.code}每起固定{fmt(rule.per_incident)}分，一起一行；分值应为空或{fmt(rule.per_incident)}"
+            )
+        return rule.per_incident
+    if value is None:
+        raise DomainError(f"{rule.code}须填写分值")
+    if value != value.quantize(CENT):
+        raise DomainError(f"分值最多两位小数：{value}")
+    limit = _entry_limit(scheme, rule)
+    if value <= 0 or value > limit:
+        raise DomainError(f"{rule.code}单条分值应大于 0、不超过 {fmt(limit)}，不能是 {fmt(value)}")
+    return value
+
+
+def _entry_limit(scheme: Scheme, rule: AdjustmentRule) -> Decimal:
+    if rule.case_cap_per_recorder is not None:
+        return rule.case_cap_per_recorder
+    group = scheme.cap_groups.get(rule.group) if rule.group else None
+    if group is not None and group.cap is not None:
+        return group.cap
+    return UNCAPPED_ENTRY_LIMIT
