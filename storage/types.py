@@ -1,77 +1,36 @@
-"""Column types that keep points exact and datetimes aware on every backend."""
+"""Column types shared by every area's models."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, Numeric
+from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator, TypeEngine
-
-from scoring_core.points import CENT
-
-#: Largest magnitude a Numeric(7, 2) column holds.
-POINTS_LIMIT = Decimal("99999.99")
-
-
-class Points(TypeDecorator[Decimal]):
-    """Points as ``Decimal`` with two places: NUMERIC(7, 2), or integer hundredths on SQLite.
-
-    SQLite has no decimal type: a NUMERIC column there stores REAL, so values
-    would pass through floats.  Integer hundredths keep them exact and still
-    compare and sort correctly in SQL.
-    """
-
-    impl = Numeric(7, 2)
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "sqlite":
-            return dialect.type_descriptor(Integer())
-        return dialect.type_descriptor(Numeric(7, 2, asdecimal=True))
-
-    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Decimal | int | None:
-        if value is None:
-            return None
-        if not isinstance(value, Decimal):
-            raise TypeError(f"points must be Decimal, not {type(value).__name__}")
-        if value != value.quantize(CENT) or abs(value) > POINTS_LIMIT:
-            raise ValueError(f"points out of NUMERIC(7, 2): {value}")
-        if dialect.name == "sqlite":
-            return int(value.scaleb(2))
-        return value.quantize(CENT)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        if value is None:
-            return None
-        if dialect.name == "sqlite":
-            return Decimal(int(value)).scaleb(-2).quantize(CENT)
-        return Decimal(value).quantize(CENT)
+from sqlalchemy.types import TypeDecorator
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Aware datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike.
+    """An aware UTC datetime on every backend.
 
-    SQLite keeps no zone: values are stored as naive UTC and given UTC back on
-    the way out.  A naive value coming in is a bug (whose clock?), so it is refused.
+    SQLite drops the offset and would hand back naive values; storing UTC and
+    re-attaching it on read keeps comparisons (``next_attempt_at <= now``)
+    and Python arithmetic the same on SQLite and PostgreSQL.
     """
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime refused: {value!r}")
-        utc = value.astimezone(UTC)
-        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+            raise ValueError("naive datetime: pass an aware one (the injected clock gives UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

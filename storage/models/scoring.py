@@ -15,7 +15,8 @@ from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
-from storage.types import Points, UTCDateTime
+from storage.points_type import Points
+from storage.types import UTCDateTime
 
 NAME = 64  # unit and department names (the scheme and directory files allow 64)
 CODE = 16  # part and adjustment codes

@@ -15,8 +15,8 @@ from scoring_core.entries import AdjustmentEntry, ScoreEntry
 from scoring_core.points import CENT
 from storage.errors import InvalidRecord
 from storage.models.scoring import ACTOR, CODE, NAME
+from storage.points_type import POINTS_LIMIT
 from storage.scoring.records import Actor
-from storage.types import POINTS_LIMIT
 
 
 def utc(now: datetime) -> datetime:

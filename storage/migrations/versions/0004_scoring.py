@@ -1,6 +1,6 @@
 """Scoring: rounds, deadlines, scores, adjustments, submissions, audit log.
 
-Types are spelled out here rather than imported from storage.types, so this
+Types are spelled out here rather than imported from the models, so this
 revision keeps creating the same schema whatever the models become.  Points
 are NUMERIC(7, 2), and integer hundredths on SQLite (which has no decimal
 type); datetimes are stored in UTC.
