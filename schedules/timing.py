@@ -1,0 +1,407 @@
+"""When to send: working days, quiet hours, reminder stages, catch-up.
+
+Everything here is pure: no I/O and no clock reads.  The caller passes
+``now``, so tests move time instead of sleeping, and the APScheduler wiring
+stays a thin layer on top.  Every datetime taken or returned is
+timezone-aware; results are in Asia/Shanghai.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Generic, Protocol, TypeVar
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+from scoring_core.errors import ConfigError
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+#: Leaders' digest goes out at this time on working days.
+DIGEST_AT = time(17, 30)
+
+#: A predicate telling whether a date is a working day; swappable for tests
+#: or for another calendar source.
+WorkdayFn = Callable[[date], bool]
+
+
+# --- errors -------------------------------------------------------------------
+
+
+class CalendarRangeError(ConfigError):
+    """The holiday data does not cover the date (it is published year by year)."""
+
+    def __init__(self, day: date) -> None:
+        self.day = day
+        super().__init__(
+            f"节假日数据不含 {day.year} 年（{day.isoformat()}），无法判断是否工作日："
+            "请升级 chinesecalendar（国务院每年年底公布次年放假安排），或改用已有数据年份内的日期。"
+        )
+
+
+class PolicyError(ConfigError):
+    """A reminder policy or quiet-hours setting does not make sense."""
+
+
+# --- working days -------------------------------------------------------------
+
+
+def is_working_day(day: date) -> bool:
+    """Whether ``day`` is a working day in mainland China, 调休 included.
+
+    The one place that knows the calendar source, so it can be swapped.
+    """
+    if isinstance(day, datetime):  # a datetime is a date; the calendar wants the day
+        day = day.date()
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError as exc:  # the package's way to say "no data for that year"
+        raise CalendarRangeError(day) from exc
+
+
+def add_working_days(day: date, n: int, *, is_workday: WorkdayFn = is_working_day) -> date:
+    """The ``n``-th working day after ``day`` (before it if ``n`` < 0); ``day`` if 0.
+
+    ``day`` itself need not be a working day and is never counted.
+    """
+    step = timedelta(days=1 if n >= 0 else -1)
+    left = abs(n)
+    while left:
+        day += step
+        if is_workday(day):
+            left -= 1
+    return day
+
+
+def working_days_before(deadline: date, n: int, *, is_workday: WorkdayFn = is_working_day) -> tuple[date, ...]:
+    """The ``n`` working days strictly before ``deadline``, earliest first."""
+    if n < 0:
+        raise ValueError("n must be >= 0")
+    found: list[date] = []
+    day = deadline
+    while len(found) < n:
+        day -= timedelta(days=1)
+        if is_workday(day):
+            found.append(day)
+    return tuple(reversed(found))
+
+
+def last_working_day_before(day: date, *, is_workday: WorkdayFn = is_working_day) -> date:
+    """The last working day strictly before ``day``."""
+    return add_working_days(day, -1, is_workday=is_workday)
+
+
+# --- quiet hours --------------------------------------------------------------
+
+
+def _local(dt: datetime) -> datetime:
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError(f"naive datetime {dt!r}: pass a timezone-aware one")
+    return dt.astimezone(TZ)
+
+
+def at_local(day: date, at: time) -> datetime:
+    """``day`` at wall-clock ``at`` in Asia/Shanghai."""
+    return datetime.combine(day, at, TZ)
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """No message is sent from ``start`` until ``end`` (local time).
+
+    ``start`` > ``end`` wraps past midnight (the default, 21:00–08:00);
+    ``start`` == ``end`` means no quiet hours at all.
+    """
+
+    start: time = time(21, 0)
+    end: time = time(8, 0)
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise PolicyError("免打扰时段请写本地时间（不带时区），如 21:00–08:00")
+
+    def contains(self, dt: datetime) -> bool:
+        """Whether ``dt`` falls in quiet hours."""
+        return self.covers(_local(dt).time())
+
+    def covers(self, t: time) -> bool:
+        """Whether the wall-clock time ``t`` is quiet."""
+        if self.start == self.end:
+            return False
+        if self.start < self.end:
+            return self.start <= t < self.end
+        return t >= self.start or t < self.end
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}–{self.end:%H:%M}"
+
+
+DEFAULT_QUIET = QuietHours()
+
+
+def next_allowed(dt: datetime, quiet: QuietHours = DEFAULT_QUIET) -> datetime:
+    """``dt`` if sending is allowed then, else the first allowed minute after it."""
+    local = _local(dt)
+    if not quiet.contains(local):
+        return local
+    day = local.date()
+    # In a wrapping window, times after ``start`` end tomorrow morning.
+    if quiet.start > quiet.end and local.time() >= quiet.start:
+        day += timedelta(days=1)
+    return at_local(day, quiet.end)
+
+
+def snooze_until(now: datetime, hours: float = 2, quiet: QuietHours = DEFAULT_QUIET) -> datetime:
+    """When a reminder snoozed (稍后提醒) at ``now`` comes back; never in quiet hours."""
+    if hours <= 0:
+        raise ValueError("hours must be > 0")
+    return next_allowed(_local(now) + timedelta(hours=hours), quiet)
+
+
+def spread(
+    at: datetime,
+    key: str,
+    max_minutes: int = 5,
+    *,
+    quiet: QuietHours | None = None,
+) -> datetime:
+    """``at`` moved by a fixed offset in [0, ``max_minutes``) taken from ``key``.
+
+    The platforms advise against sending at :00 or :30 sharp, when everyone
+    does.  The offset is a hash, not random, so a restart plans the same time.
+    Seconds, not minutes, so only one key in ``max_minutes * 60`` stays sharp.
+    With ``quiet``, an offset that would cross into quiet hours is applied
+    backwards instead (20:58 → 20:55, not 21:01).
+    """
+    if max_minutes <= 0:
+        return _local(at)
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    offset = timedelta(seconds=int.from_bytes(digest[:8], "big") % (max_minutes * 60))
+    local = _local(at)
+    later = local + offset
+    if quiet is None or not quiet.contains(later):
+        return later
+    earlier = local - offset
+    return earlier if not quiet.contains(earlier) else next_allowed(local, quiet)
+
+
+# --- reminder plan ------------------------------------------------------------
+
+
+class Stage(enum.Enum):
+    """Which reminder a slot is; the message wording follows it."""
+
+    BEFORE = "before"  # on working days in the run-up
+    LAST_DAY = "last_day"  # the last working day before the deadline day
+    DEADLINE_DAY = "deadline_day"
+    OVERDUE = "overdue"
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderPolicy:
+    """Per-round reminder settings; the defaults are the issue's.
+
+    ``before_working_days`` counts the working days before the deadline day
+    that get a reminder; the last of them gets the ``last_day_at`` one
+    instead of ``before_at`` (one nudge a day is enough).  With
+    ``working_days_only``, deadline-day and overdue slots skip days off:
+    nobody is chased on a Sunday or in the National Day week.
+    """
+
+    before_working_days: int = 5
+    before_at: time = time(9, 30)
+    last_day_at: time | None = time(15, 0)
+    deadline_day_at: tuple[time, ...] = (time(9, 30), time(14, 0))
+    overdue_at: time | None = time(9, 30)
+    working_days_only: bool = True
+    escalate_overdue: bool = True  # overdue slots also go to the head and the digest
+
+    def __post_init__(self) -> None:
+        if self.before_working_days < 0:
+            raise PolicyError("提前提醒的工作日数不能为负数")
+        if list(self.deadline_day_at) != sorted(set(self.deadline_day_at)):
+            raise PolicyError("截止当天的提醒时间须从早到晚排列且不重复")
+
+    def times(self) -> tuple[time, ...]:
+        """Every wall-clock time the policy sends at."""
+        found = [self.before_at, *self.deadline_day_at]
+        found += [t for t in (self.last_day_at, self.overdue_at) if t is not None]
+        return tuple(found)
+
+
+DEFAULT_POLICY = ReminderPolicy()
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderSlot:
+    """One planned reminder time.
+
+    ``slot_key`` is the nominal local minute ("2020-10-09T09:30"): stable
+    across restarts and policy-independent, so with the round, kind and
+    target it keys the outbox row that makes the send happen once.
+    """
+
+    at: datetime
+    stage: Stage
+    slot_key: str
+    escalate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSlot:
+    """One leaders' digest time."""
+
+    at: datetime
+    slot_key: str
+
+
+def slot_key(at: datetime) -> str:
+    """The stable key of a nominal send time, e.g. ``2020-10-09T09:30``."""
+    return _local(at).strftime("%Y-%m-%dT%H:%M")
+
+
+def deadline_at(day: date, at: time = time.max) -> datetime:
+    """A deadline on ``day``; by default the very end of that day."""
+    return at_local(day, at)
+
+
+def reminder_plan(
+    deadline: datetime,
+    *,
+    until: datetime,
+    policy: ReminderPolicy = DEFAULT_POLICY,
+    quiet: QuietHours = DEFAULT_QUIET,
+    is_workday: WorkdayFn = is_working_day,
+) -> tuple[ReminderSlot, ...]:
+    """Every reminder slot for ``deadline`` up to ``until`` (inclusive), in time order.
+
+    Deadline-day slots are only those before the deadline itself; overdue
+    slots start the day after.  Policy times inside quiet hours are refused
+    rather than moved, so two slots can never collapse onto one minute.
+    """
+    for t in policy.times():
+        if quiet.covers(t):
+            raise PolicyError(f"提醒时间 {t:%H:%M} 在免打扰时段（{quiet}）内，请改到其他时间")
+    deadline = _local(deadline)
+    until = _local(until)
+    due_day = deadline.date()
+    slots: list[ReminderSlot] = []
+
+    def add(day: date, at: time, stage: Stage) -> None:
+        when = at_local(day, at)
+        escalate = stage is Stage.OVERDUE and policy.escalate_overdue
+        slots.append(ReminderSlot(when, stage, slot_key(when), escalate))
+
+    run_up = working_days_before(due_day, policy.before_working_days, is_workday=is_workday)
+    last_day = last_working_day_before(due_day, is_workday=is_workday) if policy.last_day_at is not None else None
+    for day in run_up:
+        if day != last_day:
+            add(day, policy.before_at, Stage.BEFORE)
+    if last_day is not None and policy.last_day_at is not None:
+        add(last_day, policy.last_day_at, Stage.LAST_DAY)
+
+    if not policy.working_days_only or is_workday(due_day):
+        for t in policy.deadline_day_at:
+            if at_local(due_day, t) < deadline:
+                add(due_day, t, Stage.DEADLINE_DAY)
+
+    if policy.overdue_at is not None:
+        day = due_day + timedelta(days=1)
+        while at_local(day, policy.overdue_at) <= until:
+            if not policy.working_days_only or is_workday(day):
+                add(day, policy.overdue_at, Stage.OVERDUE)
+            day += timedelta(days=1)
+
+    return tuple(s for s in sorted(slots, key=lambda s: s.at) if s.at <= until)
+
+
+def digest_slots(
+    since: datetime,
+    until: datetime,
+    *,
+    at: time = DIGEST_AT,
+    is_workday: WorkdayFn = is_working_day,
+) -> tuple[DigestSlot, ...]:
+    """Leaders' digest times on working days, ``since`` <= time <= ``until``."""
+    since, until = _local(since), _local(until)
+    found: list[DigestSlot] = []
+    day = since.date()
+    while at_local(day, at) <= until:
+        when = at_local(day, at)
+        if when >= since and is_workday(day):
+            found.append(DigestSlot(when, slot_key(when)))
+        day += timedelta(days=1)
+    return tuple(found)
+
+
+def next_digest_after(now: datetime, *, at: time = DIGEST_AT, is_workday: WorkdayFn = is_working_day) -> datetime:
+    """The first digest time strictly after ``now``."""
+    now = _local(now)
+    day = now.date()
+    while not (is_workday(day) and at_local(day, at) > now):
+        day += timedelta(days=1)
+    return at_local(day, at)
+
+
+# --- due, next, catch-up -------------------------------------------------------
+
+
+class Timed(Protocol):
+    """Anything planned at a time under a stable key (reminder or digest slot)."""
+
+    @property
+    def at(self) -> datetime: ...
+
+    @property
+    def slot_key(self) -> str: ...
+
+
+S = TypeVar("S", bound=Timed)
+
+
+def next_slot_after(now: datetime, slots: Iterable[S]) -> S | None:
+    """The earliest slot strictly after ``now``, or None when none is left."""
+    now = _local(now)
+    later = [s for s in slots if s.at > now]
+    return min(later, key=lambda s: s.at) if later else None
+
+
+@dataclass(frozen=True, slots=True)
+class CatchUp(Generic[S]):
+    """What to do with slots that came due since the last run.
+
+    ``due``: send now (still within the grace window).  ``missed``: too old,
+    skip and log.  Both in time order.
+    """
+
+    due: tuple[S, ...]
+    missed: tuple[S, ...]
+
+
+def due_slots(
+    now: datetime,
+    slots: Iterable[S],
+    last_run: datetime | None,
+    grace: timedelta = timedelta(hours=2),
+) -> CatchUp[S]:
+    """Split the slots in (``last_run``, ``now``] into due and missed.
+
+    ``last_run`` is when the previous run handled slots (None: never, so
+    every past slot is considered).  A slot at most ``grace`` old is due;
+    older ones are missed, e.g. while the bot was down overnight.  Exactly
+    once is still the outbox's job: this only chooses candidates.
+    """
+    now = _local(now)
+    start = _local(last_run) if last_run is not None else None
+    window: Sequence[S] = sorted(
+        (s for s in slots if s.at <= now and (start is None or s.at > start)),
+        key=lambda s: s.at,
+    )
+    due = tuple(s for s in window if now - s.at <= grace)
+    missed = tuple(s for s in window if now - s.at > grace)
+    return CatchUp(due, missed)
