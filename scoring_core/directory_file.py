@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from scoring_core.directory import Department, Directory, Member, Role, Unit
 from scoring_core.errors import DirectoryError, Problem
 from scoring_core.scheme import COUNTY_SCORER, GROUP_LEADER, Scheme
-from scoring_core.yaml_marks import MarkedDocument, YamlSyntaxError, parse_marked, pydantic_problems
+from scoring_core.yaml_marks import MarkedDocument, validate_marked
 
 Name = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -50,14 +50,7 @@ class DirectorySpec(_Model):
 
 def parse_directory(text: str, scheme: Scheme, source: str = "directory.yaml") -> Directory:
     """Validate a directory file against the scheme; every problem at once, with positions."""
-    try:
-        doc = parse_marked(text, source)
-    except YamlSyntaxError as exc:
-        raise DirectoryError([exc.problem]) from exc
-    try:
-        spec = DirectorySpec.model_validate(doc.data)
-    except ValidationError as exc:
-        raise DirectoryError(pydantic_problems(doc, exc.errors())) from exc
+    doc, spec = validate_marked(text, source, DirectorySpec, DirectoryError)
     problems = _check(spec, scheme, doc)
     if problems:
         raise DirectoryError(problems)

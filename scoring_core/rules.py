@@ -83,17 +83,13 @@ def check_score(
     unit = directory.unit(unit_name)
     part = part_for_unit(scheme, unit, code)
     designated = scorers_of(scheme, directory, unit, part)
-    if scorer is None or not scorer.strip():
-        if len(designated) > 1:
-            raise DomainError(f"第{part.code}项由{'、'.join(designated)}共同评分，须写明评分部门")
-        scorer_name = designated[0]
-    else:
-        found = directory.find_department(scorer)
-        scorer_name = found.name if found else scorer.strip()
-        if scorer_name not in designated:
-            raise DomainError(
-                f"{scorer_name[:30]}不是{unit.name}第{part.code}项的评分部门（应由{'、'.join(designated)}评分）"
-            )
+    scorer_name = _department(
+        directory,
+        scorer,
+        designated,
+        missing=f"第{part.code}项由{'、'.join(designated)}共同评分，须写明评分部门",
+        wrong=f"不是{unit.name}第{part.code}项的评分部门（应由{'、'.join(designated)}评分）",
+    )
     check_value(part, value)
     if scheme.reason_below_max and value < part.max and not note.strip():
         raise DomainError(f"第{part.code}项未给满分（{fmt(value)}/{fmt(part.max)}），须写明扣分理由")
@@ -117,17 +113,13 @@ def check_adjustment(
         codes = "、".join(scheme.adjustments)
         raise DomainError(f"没有加减分编号“{code[:10]}”：可用 {codes}")
     allowed = recorders_of(scheme, unit, rule)
-    if recorder is None or not recorder.strip():
-        if len(allowed) > 1:
-            raise DomainError(f"{rule.code}可由{'、'.join(allowed)}录入，须写明录入部门")
-        recorder_name = allowed[0]
-    else:
-        found = directory.find_department(recorder)
-        recorder_name = found.name if found else recorder.strip()
-        if recorder_name not in allowed:
-            raise DomainError(
-                f"{recorder_name[:30]}不能录入{unit.name}的{rule.code}（{rule.title}），应由{'、'.join(allowed)}录入"
-            )
+    recorder_name = _department(
+        directory,
+        recorder,
+        allowed,
+        missing=f"{rule.code}可由{'、'.join(allowed)}录入，须写明录入部门",
+        wrong=f"不能录入{unit.name}的{rule.code}（{rule.title}），应由{'、'.join(allowed)}录入",
+    )
     if not reason.strip():
         raise DomainError(f"{rule.code}须写明理由")
     value = _adjustment_value(scheme, rule, value)
@@ -137,6 +129,23 @@ def check_adjustment(
     if not rule.needs_case and case_key is not None:
         raise DomainError(f"只有 D9 需要写案件，{rule.code}不需要")
     return AdjustmentEntry(unit.name, rule.code, recorder_name, value, reason.strip(), case_key)
+
+
+def _department(directory: Directory, given: str | None, allowed: tuple[str, ...], *, missing: str, wrong: str) -> str:
+    """The canonical name of the department ``given`` (an alias is fine), if it is ``allowed``.
+
+    Empty is fine where exactly one department is allowed; ``missing`` and
+    ``wrong`` (prefixed with the name given) are the refusals.
+    """
+    if given is None or not given.strip():
+        if len(allowed) > 1:
+            raise DomainError(missing)
+        return allowed[0]
+    found = directory.find_department(given)
+    name = found.name if found else given.strip()
+    if name not in allowed:
+        raise DomainError(f"{name[:30]}{wrong}")
+    return name
 
 
 def _adjustment_value(scheme: Scheme, rule: AdjustmentRule, value: Decimal | None) -> Decimal | None:

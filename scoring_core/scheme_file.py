@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scoring_core.errors import Problem, SchemeError
 from scoring_core.points import fmt
@@ -25,7 +25,7 @@ from scoring_core.scheme import (
     Section,
     Variant,
 )
-from scoring_core.yaml_marks import MarkedDocument, YamlSyntaxError, parse_marked, pydantic_problems
+from scoring_core.yaml_marks import MarkedDocument, validate_marked
 
 Points = Annotated[Decimal, Field(gt=0, decimal_places=2)]
 Code = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[0-9A-Za-z.\-]+$")]
@@ -102,14 +102,7 @@ class SchemeSpec(_Model):
 
 def parse_scheme(text: str, source: str = "scheme.yaml") -> Scheme:
     """Validate a scheme file's text; raise SchemeError listing every problem with its position."""
-    try:
-        doc = parse_marked(text, source)
-    except YamlSyntaxError as exc:
-        raise SchemeError([exc.problem]) from exc
-    try:
-        spec = SchemeSpec.model_validate(doc.data)
-    except ValidationError as exc:
-        raise SchemeError(pydantic_problems(doc, exc.errors())) from exc
+    doc, spec = validate_marked(text, source, SchemeSpec, SchemeError)
     problems = _check_sums(spec, doc) + _check_codes(spec, doc)
     if problems:
         raise SchemeError(problems)

@@ -7,13 +7,17 @@ through binary floating point.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
 from scoring_core.errors import Problem
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class _DecimalLoader(yaml.SafeLoader):
@@ -75,6 +79,20 @@ def parse_marked(text: str, source: str) -> MarkedDocument:
     finally:
         loader.dispose()
     return MarkedDocument(source, data, root)
+
+
+def validate_marked(
+    text: str, source: str, model: type[M], error: Callable[[list[Problem]], Exception]
+) -> tuple[MarkedDocument, M]:
+    """Parse YAML text and validate it with ``model``; any problem raises ``error(problems)``."""
+    try:
+        doc = parse_marked(text, source)
+    except YamlSyntaxError as exc:
+        raise error([exc.problem]) from exc
+    try:
+        return doc, model.model_validate(doc.data)
+    except ValidationError as exc:
+        raise error(pydantic_problems(doc, exc.errors())) from exc
 
 
 class YamlSyntaxError(Exception):
