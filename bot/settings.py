@@ -6,6 +6,7 @@ so they never print in logs or error messages.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -44,6 +45,19 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
+    # Shifts the bot's clock (e.g. "P3D" or seconds) to try deadlines and reminders in dev.
+    clock_offset: timedelta = timedelta(0)
+    # The sandbox messenger at /sandbox; None: on exactly when no messenger is configured.
+    sandbox: bool | None = None
+
+    # How long shutdown waits for running handlers before cancelling them.
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_backoff_seconds: float = Field(default=2.0, gt=0)
+    outbox_backoff_max_seconds: float = Field(default=600.0, gt=0)
+    outbox_lease_seconds: float = Field(default=120.0, gt=0)
+    outbox_poll_seconds: float = Field(default=5.0, gt=0)
 
     wecom_corp_id: str | None = None
     wecom_agent_id: int | None = None
@@ -75,6 +89,12 @@ class Settings(BaseSettings):
     @property
     def dingtalk_enabled(self) -> bool:
         return bool(self.dingtalk_app_key and self.dingtalk_app_secret)
+
+    @property
+    def sandbox_enabled(self) -> bool:
+        if self.sandbox is not None:
+            return self.sandbox
+        return not (self.wecom_enabled or self.dingtalk_enabled)
 
 
 def load_settings(**overrides: object) -> Settings:
