@@ -137,6 +137,10 @@ class StreamReceiver:
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     async def deliver(self, event: InboundEvent) -> bool:
         """Hand an event to the sink on the bot's loop, from whichever loop the SDK runs."""
         main = self._main
@@ -167,7 +171,7 @@ class StreamReceiver:
             await asyncio.wait({task}, timeout=c.STREAM_STOP_POLL_SECONDS)
 
     async def close(self) -> None:
-        thread, self._thread = self._thread, None
+        thread = self._thread
         if thread is None:
             return
         await asyncio.to_thread(self._ready.wait, c.STREAM_STOP_TIMEOUT_SECONDS)
@@ -176,3 +180,5 @@ class StreamReceiver:
         await asyncio.to_thread(thread.join, c.STREAM_STOP_TIMEOUT_SECONDS)
         if thread.is_alive():
             log.warning("dingtalk stream: connection thread did not stop in time")
+        else:
+            self._thread = None

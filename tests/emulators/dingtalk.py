@@ -92,6 +92,7 @@ class DingTalkEmulator:
     _failures: dict[str, deque[Canned]] = field(default_factory=lambda: defaultdict(deque))
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _acked: asyncio.Event = field(default_factory=asyncio.Event)
+    stream_opened: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: web.AppRunner | None = None
 
     # --- test controls ---------------------------------------------------------
@@ -261,6 +262,7 @@ class DingTalkEmulator:
 
     async def _stream_open(self, request: web.Request) -> web.Response:
         self.stream_opens += 1
+        self.stream_opened.set()
         queued = self._queued(request)
         if queued is not None:
             return queued
