@@ -331,3 +331,49 @@ class CallbackSender:
         headers = {"timestamp": timestamp, "sign": sign, "Content-Type": "application/json; charset=utf-8"}
         data = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
         return [await self.post_raw(headers, data, method) for _ in range(times)]
+
+
+def robot_message(
+    user_id: str,
+    text: str,
+    *,
+    msg_id: str,
+    created_ms: int,
+    conversation_id: str | None = None,
+    session_webhook: str | None = None,
+    robot_code: str = "",
+) -> dict[str, Any]:
+    """A robot message body as DingTalk sends it (HTTP body or Stream data), for dialogue drivers.
+
+    One-to-one unless ``conversation_id`` names a group.  A tap on one of the
+    bot's link buttons arrives exactly like this, with the button's key as text.
+    """
+    body: dict[str, Any] = {
+        "msgId": msg_id,
+        "msgtype": "text",
+        "text": {"content": text},
+        "createAt": created_ms,
+        "conversationType": "2" if conversation_id else "1",
+        "conversationId": conversation_id or f"cid-one-to-one-{user_id}",
+        "senderStaffId": user_id,
+        "senderId": f"$:LWCP_v1:${user_id}",
+        "senderNick": user_id,
+        "robotCode": robot_code,
+        "isInAtList": bool(conversation_id),
+    }
+    if session_webhook:
+        body["sessionWebhook"] = session_webhook
+        body["sessionWebhookExpiredTime"] = created_ms + 90 * 60 * 1000
+    return body
+
+
+def shown(message: RobotMessage) -> str:
+    """A robot message as the person reads it: text, or title, body and [buttons]."""
+    param = message.param
+    if message.msg_key == "sampleText":
+        return str(param.get("content", ""))
+    lines = [str(param.get("text", ""))]
+    buttons = [str(v) for k, v in sorted(param.items()) if k.startswith("actionTitle") or k == "singleTitle"]
+    if buttons:
+        lines.append(" ".join(f"[{b}]" for b in buttons))
+    return "\n".join(lines)

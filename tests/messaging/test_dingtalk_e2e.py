@@ -12,11 +12,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import ADAPTERS, create_app
 from bot.dingtalk import CALLBACK_PATH
 from bot.events import Platform
-from bot.messages import Markdown
+from bot.messages import Button, Card, Markdown, Text
 from bot.settings import Settings
 from handlers.base import Context
 from tests.dingtalk.conftest import APP_KEY, APP_SECRET, ROBOT_CODE, START, FakeClock, ms, payload
-from tests.emulators.dingtalk import CallbackSender, DingTalkEmulator
+from tests.emulators.dingtalk import CallbackSender, DingTalkEmulator, robot_message, shown
 from tests.messaging.test_sandbox_e2e import _settle
 
 
@@ -104,3 +104,23 @@ async def test_a_forged_callback_changes_nothing(db_url: str, emulator: DingTalk
         assert result.status == 403
         await _settle(app)
     assert emulator.one_to_one == []
+
+
+async def test_a_tap_on_a_link_button_is_the_typed_command(db_url: str, emulator: DingTalkEmulator) -> None:
+    # How a dialogue script runs on DingTalk: tap(user, key) is say(user, key).
+    async def walk(ctx: Context) -> None:
+        if ctx.event.text == "评分":
+            await ctx.reply(Card(title="第1项 · 城关镇", buttons=(Button(text="5 分", key="5"),)))
+        else:
+            await ctx.reply(Text(content=f"已记录：{ctx.event.text} 分"))
+
+    clock = FakeClock(START)
+    async with dingtalk_bot(db_url, emulator, clock, handler=walk) as (app, dingtalk):
+        for i, text in enumerate(["评分", "5"]):
+            body = robot_message("ZhangWei", text, msg_id=f"m{i}", created_ms=ms(clock), robot_code=ROBOT_CODE)
+            await dingtalk.post(body, timestamp_ms=ms(clock))
+            await _settle(app)
+    card, answer = emulator.one_to_one
+    assert card.param["singleURL"] == "dtmd://dingtalkclient/sendMessage?content=5"
+    assert shown(card).endswith("[5 分]")
+    assert shown(answer) == "已记录：5 分"
