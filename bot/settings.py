@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scoring_core.errors import ConfigError
@@ -17,6 +18,19 @@ from scoring_core.errors import ConfigError
 WECOM_API_BASE = "https://qyapi.weixin.qq.com"
 DINGTALK_API_BASE = "https://api.dingtalk.com"
 DINGTALK_OAPI_BASE = "https://oapi.dingtalk.com"
+
+
+class DingTalkWebhook(BaseModel):
+    """A DingTalk custom group robot (自定义机器人): its webhook URL and signing secret.
+
+    The URL carries the robot's access_token, so it is a secret as well.
+    Without a secret the robot must use another security setting (keywords, IPs).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: SecretStr
+    secret: SecretStr | None = None
 
 
 class Settings(BaseSettings):
@@ -60,9 +74,13 @@ class Settings(BaseSettings):
     dingtalk_app_key: str | None = None
     dingtalk_app_secret: SecretStr | None = None
     dingtalk_robot_code: str | None = None
-    dingtalk_mode: str = "http"
+    dingtalk_mode: Literal["http", "stream"] = "http"
     dingtalk_api_base: str = DINGTALK_API_BASE
     dingtalk_oapi_base: str = DINGTALK_OAPI_BASE
+    # Leaders' groups: group id -> custom robot webhook, as JSON
+    # (SCOREBOT_DINGTALK_ROBOT_WEBHOOKS='{"leaders": {"url": "https://…/robot/send?access_token=…",
+    # "secret": "SEC…"}}').
+    dingtalk_robot_webhooks: dict[str, DingTalkWebhook] = Field(default_factory=dict)
 
     @property
     def wecom_enabled(self) -> bool:

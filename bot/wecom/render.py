@@ -22,6 +22,7 @@ from typing import Any
 from bot.messages import Button as NeutralButton
 from bot.messages import ButtonStyle as NeutralStyle
 from bot.messages import Card
+from bot.textsplit import split_lines
 from bot.wecom import cards
 from bot.wecom import constants as c
 
@@ -32,45 +33,7 @@ _STYLE = {
 }
 MORE_COMMANDS_PREFIX = "其余操作请直接回复："
 
-
-def split_lines(text: str, max_bytes: int) -> list[str]:
-    """Pack whole lines into chunks of at most ``max_bytes`` UTF-8 bytes.
-
-    Chunks break only between lines.  The one exception is a single line
-    longer than a whole chunk: it is cut at character boundaries, since it
-    cannot be sent any other way.
-    """
-    chunks: list[str] = []
-    current: list[str] = []
-    size = 0
-    for line in text.split("\n"):
-        pieces = _cut_line(line, max_bytes)
-        for piece in pieces:
-            piece_size = len(piece.encode("utf-8"))
-            extra = piece_size + (1 if current else 0)
-            if current and size + extra > max_bytes:
-                chunks.append("\n".join(current))
-                current, size = [], 0
-                extra = piece_size
-            current.append(piece)
-            size += extra
-    if current:
-        chunks.append("\n".join(current))
-    return [chunk for chunk in chunks if chunk.strip()] or ([text] if text else [])
-
-
-def _cut_line(line: str, max_bytes: int) -> list[str]:
-    if len(line.encode("utf-8")) <= max_bytes:
-        return [line]
-    pieces: list[str] = []
-    current = ""
-    for char in line:
-        if len((current + char).encode("utf-8")) > max_bytes:
-            pieces.append(current)
-            current = ""
-        current += char
-    pieces.append(current)
-    return pieces
+__all__ = ["MORE_COMMANDS_PREFIX", "app_message", "card_markdown", "render_card", "split_lines", "task_id_for"]
 
 
 def task_id_for(card_id: str | None) -> str:

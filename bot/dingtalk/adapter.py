@@ -1,0 +1,182 @@
+"""The DingTalk adapter: robot callbacks in (HTTP or Stream), robot messages and webhooks out.
+
+Constructed by the app factory with the settings, the shared HTTP session,
+the token store and the event sink; the outbox calls ``send`` and paces by
+``rate_key``.
+
+Targets: ``Target.user`` is a member's staff id (one-to-one robot message);
+``Target.group`` is either a leaders' group named in
+``SCOREBOT_DINGTALK_ROBOT_WEBHOOKS`` (custom robot) or a conversation id the
+app robot is in (the ``chat_id`` of a group @-message).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Final
+
+from aiohttp import web
+
+from bot.adapter import Adapter, EventSink, RateLimit, SendResult
+from bot.dingtalk import constants as c
+from bot.dingtalk import session
+from bot.dingtalk.client import Clock, DingTalkClient, SessionSource, utc_now
+from bot.dingtalk.config import DingTalkConfig, ReceiveMode
+from bot.dingtalk.errors import PLATFORM, CallbackRejected
+from bot.dingtalk.event import robot_event
+from bot.dingtalk.render import Audience, Part, app_message, render
+from bot.dingtalk.signing import verify_callback
+from bot.dingtalk.stream import StreamReceiver
+from bot.dingtalk.webhook import WebhookSender
+from bot.errors import PlatformError
+from bot.events import Platform
+from bot.messages import File, Image, Outbound, TargetKind
+from bot.settings import Settings
+from scoring_core.errors import ScorebotError
+from storage.tokens import TokenStore
+
+log = logging.getLogger(__name__)
+
+CALLBACK_PATH: Final = "/dingtalk/callback"
+
+
+class MessageUnsupported(PlatformError):
+    """A message kind the DingTalk robot cannot carry yet (images, files)."""
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+class DingTalkAdapter(Adapter):
+    platform = Platform.DINGTALK
+
+    def __init__(
+        self,
+        settings: Settings,
+        session: SessionSource,
+        tokens: TokenStore,
+        sink: EventSink,
+        *,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.config = DingTalkConfig.from_settings(settings)
+        self._sink = sink
+        self._clock = clock
+        self.client = DingTalkClient(self.config, session, tokens, clock=clock)
+        self.webhooks = WebhookSender(session, clock=clock)
+        self.stream: StreamReceiver | None = None
+        if self.config.mode is ReceiveMode.STREAM:
+            self.stream = StreamReceiver(self.config, sink.accept, clock=clock)
+
+    # --- inbound -------------------------------------------------------------
+
+    def routes(self) -> list[web.RouteDef]:
+        if self.config.mode is ReceiveMode.STREAM:
+            return []
+        return [web.post(CALLBACK_PATH, self._receive)]
+
+    async def start(self) -> None:
+        if self.stream is not None:
+            await self.stream.start()
+
+    async def close(self) -> None:
+        if self.stream is not None:
+            await self.stream.close()
+
+    @staticmethod
+    def _refuse(exc: CallbackRejected) -> web.Response:
+        log.warning("dingtalk callback refused: %s", exc.errmsg)
+        if exc.status == 400:
+            return web.json_response({"error": exc.errmsg}, status=400)
+        return web.Response(status=exc.status, text="")
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        try:
+            timestamp = request.headers.get("timestamp", "")
+            signature = request.headers.get("sign", "")
+            if not timestamp or not signature:
+                raise CallbackRejected("请求缺少 timestamp 或 sign 头", status=403)
+            # Checked before the body is read: an unsigned sender learns nothing more.
+            verify_callback(timestamp, signature, secret=self.config.app_secret.get_secret_value(), now=self._clock())
+            if (request.content_length or 0) > c.CALLBACK_MAX_BODY_BYTES:
+                raise CallbackRejected("请求内容过大", status=413)
+            raw = await request.content.read(c.CALLBACK_MAX_BODY_BYTES + 1)
+            if len(raw) > c.CALLBACK_MAX_BODY_BYTES:
+                raise CallbackRejected("请求内容过大", status=413)
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                raise CallbackRejected("请求内容有误：不是 JSON") from None
+            event = robot_event(data)
+        except CallbackRejected as exc:
+            return self._refuse(exc)
+        if event is not None:
+            try:
+                fresh = await self._sink.accept(event)
+            except ScorebotError as exc:
+                # Not recorded: a non-200 lets DingTalk try again (UNCONFIRMED that it does).
+                log.error("dingtalk callback not recorded: %s", exc)
+                return web.Response(status=503, text="")
+            if not fresh:
+                log.info("dingtalk callback repeated: %s", event.dedupe_key)
+        # An empty 200 acknowledges without an inline reply; the work runs after.
+        return web.Response(status=200, text="")
+
+    # --- outbound ------------------------------------------------------------
+
+    def rate_key(self, outbound: Outbound) -> tuple[str, RateLimit] | None:
+        target = outbound.target
+        if target.kind is TargetKind.GROUP:
+            hook = self.config.webhooks.get(target.id)
+            if hook is not None:
+                # Bucket per webhook (two group ids may share one), named by a digest.
+                return f"dingtalk:webhook:{_digest(hook.url.get_secret_value())}", c.WEBHOOK_RATE
+            return f"dingtalk:group:{target.id}", c.GROUP_RATE
+        return f"dingtalk:user:{target.id}", c.MEMBER_RATE
+
+    async def send(self, outbound: Outbound) -> SendResult:
+        target = outbound.target
+        if target.platform is not Platform.DINGTALK:
+            raise PlatformError("消息目标不属于钉钉", platform=PLATFORM, errmsg=f"target platform {target.platform}")
+        message = outbound.message
+        if isinstance(message, Image | File):
+            raise MessageUnsupported(
+                f"钉钉机器人暂不支持发送{'图片' if isinstance(message, Image) else '文件'}“{message.filename}”",
+                platform=PLATFORM,
+                errmsg=f"{message.kind} not supported",
+            )
+        hook = self.config.webhooks.get(target.id) if target.kind is TargetKind.GROUP else None
+        if hook is not None:
+            sent = await self.webhooks.send_robot(hook, render(message, Audience.WEBHOOK))
+            return SendResult(detail=f"webhook {message.kind} x{sent}")
+
+        audience = Audience.GROUP if target.kind is TargetKind.GROUP else Audience.MEMBER
+        parts = render(message, audience)
+        if outbound.reply_token:
+            answered = await self._answer_in_place(outbound.reply_token, parts)
+            if answered is not None:
+                return answered
+        if target.kind is TargetKind.GROUP:
+            keys = [await self.client.send_to_group(target.id, *app_message(part)) for part in parts]
+        else:
+            keys = [(await self.client.send_to_users([target.id], *app_message(part)))[0] for part in parts]
+        first = keys[0] if keys else ""
+        return SendResult(platform_message_id=first or None, detail=f"robot {message.kind} x{len(parts)}")
+
+    async def _answer_in_place(self, token: str, parts: list[Part]) -> SendResult | None:
+        """Answer on the session webhook while it lasts; None means use the API instead."""
+        hook = session.decode(token)
+        if hook is None or not hook.usable(self._clock()):
+            return None
+        try:
+            sent = await self.webhooks.send_session(hook.url, parts)
+        except PlatformError as exc:
+            if exc.transient:
+                raise
+            # Expired or refused early: the API reaches the same chat.
+            log.info("dingtalk session webhook refused (errcode=%s), sending through the API", exc.errcode)
+            return None
+        return SendResult(detail=f"session webhook x{sent}")

@@ -1,0 +1,160 @@
+"""Async client of the DingTalk robot API (aiohttp): access token, one-to-one and group sends.
+
+The access token lives in the shared token store so every process uses the
+same one.  It is refreshed ``TOKEN_REFRESH_MARGIN_SECONDS`` before expiry,
+and at once when DingTalk refuses it, after which the call is tried once
+more.  A lock keeps one process from refreshing in a stampede; the store's
+compare-and-swap keeps processes from overwriting each other's fresh token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+
+from bot.dingtalk import constants as c
+from bot.dingtalk.config import DingTalkConfig
+from bot.dingtalk.errors import PLATFORM, check_delivery
+from bot.dingtalk.http import field, post_json
+from bot.errors import TokenError
+from storage.tokens import StoredToken, TokenStore
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+# The app factory builds adapters before the HTTP session exists, so a
+# getter is accepted as well as a session.
+SessionSource = aiohttp.ClientSession | Callable[[], aiohttp.ClientSession]
+
+
+def session_getter(source: SessionSource) -> Callable[[], aiohttp.ClientSession]:
+    if isinstance(source, aiohttp.ClientSession):
+        return lambda: source
+    return source
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DingTalkClient:
+    def __init__(
+        self,
+        config: DingTalkConfig,
+        session: SessionSource,
+        tokens: TokenStore,
+        *,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._config = config
+        self._session = session_getter(session)
+        self._tokens = tokens
+        self._clock = clock
+        self._cached: StoredToken | None = None
+        self._lock = asyncio.Lock()
+
+    def _url(self, path: str) -> str:
+        return self._config.api_base + path
+
+    def _usable(self, token: StoredToken | None, refused: str | None) -> bool:
+        if token is None or token.value == refused:
+            return False
+        margin = timedelta(seconds=c.TOKEN_REFRESH_MARGIN_SECONDS)
+        return token.expires_at - margin > self._clock()
+
+    async def access_token(self, *, refused: str | None = None) -> str:
+        """A token valid for a while yet; ``refused`` is one DingTalk just turned down."""
+        if self._usable(self._cached, refused):
+            assert self._cached is not None
+            return self._cached.value
+        key = self._config.token_key
+        async with self._lock:
+            # Whoever held the lock before us may have refreshed already.
+            if self._usable(self._cached, refused):
+                assert self._cached is not None
+                return self._cached.value
+            stored = await self._tokens.get(PLATFORM, key)
+            if self._usable(stored, refused):
+                assert stored is not None
+                self._cached = stored
+                return stored.value
+            fresh = await self._fetch_token()
+            expected = stored.value if stored is not None else None
+            if not await self._tokens.replace(PLATFORM, key, fresh, expected=expected):
+                # Another process stored a token meanwhile: use theirs if it is good.
+                winner = await self._tokens.get(PLATFORM, key)
+                if self._usable(winner, refused):
+                    assert winner is not None
+                    fresh = winner
+            self._cached = fresh
+            return fresh.value
+
+    async def _fetch_token(self) -> StoredToken:
+        log.info("dingtalk: fetching a new access token for app %s", self._config.app_key)
+        answer = await post_json(
+            self._session(),
+            self._url(c.PATH_ACCESS_TOKEN),
+            {"appKey": self._config.app_key, "appSecret": self._config.app_secret.get_secret_value()},
+            action="oauth2/accessToken",
+            credentials_call=True,
+        )
+        ttl = int(answer.get("expireIn") or c.TOKEN_DEFAULT_TTL_SECONDS)
+        return StoredToken(
+            value=field(answer, "accessToken", action="oauth2/accessToken"),
+            expires_at=self._clock() + timedelta(seconds=ttl),
+        )
+
+    async def _with_token(self, call: Callable[[str], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        token = await self.access_token()
+        try:
+            return await call(token)
+        except TokenError:
+            log.info("dingtalk: token refused, refreshing and trying once more")
+            return await call(await self.access_token(refused=token))
+
+    async def post_api(self, action: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST a JSON body to an API that takes the access token in its header."""
+
+        async def call(token: str) -> dict[str, Any]:
+            return await post_json(
+                self._session(),
+                self._url(path),
+                body,
+                action=action,
+                headers={c.ACCESS_TOKEN_HEADER: token},
+            )
+
+        return await self._with_token(call)
+
+    async def send_to_users(self, user_ids: list[str], msg_key: str, msg_param: dict[str, Any]) -> list[str]:
+        """One robot message to members, ``BATCH_SEND_MAX_USERS`` a call; the processQueryKeys."""
+        keys = []
+        for start in range(0, len(user_ids), c.BATCH_SEND_MAX_USERS):
+            chunk = user_ids[start : start + c.BATCH_SEND_MAX_USERS]
+            body = {
+                "robotCode": self._config.robot_code,
+                "userIds": chunk,
+                "msgKey": msg_key,
+                "msgParam": json.dumps(msg_param, ensure_ascii=False),
+            }
+            answer = await self.post_api("robot/oToMessages/batchSend", c.PATH_BATCH_SEND, body)
+            check_delivery(answer, chunk, action="robot/oToMessages/batchSend")
+            keys.append(str(answer.get("processQueryKey", "")))
+        return keys
+
+    async def send_to_group(self, conversation_id: str, msg_key: str, msg_param: dict[str, Any]) -> str:
+        """One robot message to a group conversation the robot is in; its processQueryKey."""
+        body = {
+            "robotCode": self._config.robot_code,
+            "openConversationId": conversation_id,
+            "msgKey": msg_key,
+            "msgParam": json.dumps(msg_param, ensure_ascii=False),
+        }
+        answer = await self.post_api("robot/groupMessages/send", c.PATH_GROUP_SEND, body)
+        return str(answer.get("processQueryKey", ""))

@@ -1,0 +1,144 @@
+"""Neutral outbound messages → DingTalk robot payloads.
+
+Card mapping (decided here, once):
+- DingTalk robots have no buttons that call the bot back without a card
+  template made in the card builder, so a Card becomes an action card
+  whose buttons are ``dtmd://dingtalkclient/sendMessage`` links: a tap
+  sends the button's key into the chat as if the scorer typed it, and
+  every key is a text command the handlers read.  The body also lists the
+  commands as text, so a client that does not follow such links (UNCONFIRMED
+  on every client) gives the same experience by typing.
+- Up to ``APP_CARD_MAX_BUTTONS`` buttons show; the rest are in the list only.
+- In groups a tap would send the text without @-ing the robot, which then
+  never sees it: group cards are markdown; the app robot's list says to
+  @ it, a custom robot (send-only) lists nothing.
+- Text and markdown over the size limit are split between lines; a long
+  card's buttons and command list go on its last part.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Literal
+from urllib.parse import quote
+
+from bot.dingtalk import constants as c
+from bot.messages import Button, Card, Markdown, Text
+from bot.textsplit import split_lines
+
+COMMANDS_PREFIX = "可直接回复："
+GROUP_COMMANDS_PREFIX = "可 @我 并回复："
+
+
+class Audience(StrEnum):
+    MEMBER = "member"  # one-to-one with the app robot: link buttons work
+    GROUP = "group"  # a group with the app robot: it hears @-messages only
+    WEBHOOK = "webhook"  # a custom robot's group: send-only
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One DingTalk message, before it is put in a wire's envelope."""
+
+    kind: Literal["text", "markdown", "card"]
+    text: str
+    title: str = ""
+    buttons: tuple[tuple[str, str], ...] = ()  # (title, url)
+
+
+def send_message_link(command: str) -> str:
+    """The link that sends ``command`` back into the chat as the user (UNCONFIRMED on every client)."""
+    return c.SEND_MESSAGE_LINK.format(content=quote(command, safe=""))
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_MARKUP = re.compile(r"^[#>\s*-]+|\*\*|__")
+
+
+def title_of(content: str) -> str:
+    """A markdown message's title (shown in the chat list): its first non-empty line, plain."""
+    for line in content.splitlines():
+        plain = _MARKUP.sub("", line).strip()
+        if plain:
+            return _clip(plain, c.CARD_TITLE_MAX_CHARS)
+    return "消息"
+
+
+def paragraphs(content: str) -> str:
+    """One line per paragraph: DingTalk markdown joins single-newline lines (UNCONFIRMED on PC)."""
+    return "\n\n".join(line for line in content.split("\n") if line.strip())
+
+
+def command_list(buttons: tuple[Button, ...], audience: Audience) -> str:
+    if not buttons or audience is Audience.WEBHOOK:
+        return ""
+    prefix = GROUP_COMMANDS_PREFIX if audience is Audience.GROUP else COMMANDS_PREFIX
+    return prefix + "；".join(f"{b.text}（{b.key}）" for b in buttons)
+
+
+def card_markdown(card: Card, audience: Audience) -> str:
+    out = [f"#### **{card.title}**"]
+    if card.description:
+        out.append(f"> {card.description}")
+    out.extend(f"{k}：{v}" for k, v in card.fields)
+    out.extend(card.lines)
+    commands = command_list(card.buttons, audience)
+    if commands:
+        out.append(commands)
+    return paragraphs("\n".join(out))
+
+
+def render(message: Text | Markdown | Card, audience: Audience) -> list[Part]:
+    if isinstance(message, Text):
+        return [Part("text", part) for part in split_lines(message.content, c.TEXT_MAX_BYTES)]
+    if isinstance(message, Markdown):
+        title = title_of(message.content)
+        chunks = split_lines(paragraphs(message.content), c.MARKDOWN_MAX_BYTES)
+        return [Part("markdown", chunk, title) for chunk in chunks]
+    title = _clip(message.title, c.CARD_TITLE_MAX_CHARS)
+    chunks = split_lines(card_markdown(message, audience), c.MARKDOWN_MAX_BYTES)
+    parts = [Part("markdown", chunk, title) for chunk in chunks]
+    if audience is Audience.MEMBER and message.buttons and parts:
+        buttons = tuple(
+            (_clip(b.text, c.BUTTON_TITLE_MAX_CHARS), send_message_link(b.key))
+            for b in message.buttons[: c.APP_CARD_MAX_BUTTONS]
+        )
+        parts[-1] = Part("card", parts[-1].text, title, buttons)
+    return parts
+
+
+def app_message(part: Part) -> tuple[str, dict[str, Any]]:
+    """(msgKey, msgParam) for the robot API (batchSend, groupMessages/send)."""
+    if part.kind == "text":
+        return c.MSGKEY_TEXT, {"content": part.text}
+    if part.kind == "markdown" or not part.buttons:
+        return c.MSGKEY_MARKDOWN, {"title": part.title, "text": part.text}
+    if len(part.buttons) == 1:
+        [(label, url)] = part.buttons
+        return c.MSGKEY_ACTION_CARD, {"title": part.title, "text": part.text, "singleTitle": label, "singleURL": url}
+    param: dict[str, Any] = {"title": part.title, "text": part.text}
+    for i, (label, url) in enumerate(part.buttons, start=1):
+        param[f"actionTitle{i}"] = label
+        param[f"actionURL{i}"] = url
+    return c.MSGKEY_ACTION_CARD_N.format(n=len(part.buttons)), param
+
+
+def webhook_message(part: Part) -> dict[str, Any]:
+    """The body for a custom robot webhook or a session webhook."""
+    if part.kind == "text":
+        return {"msgtype": "text", "text": {"content": part.text}}
+    if part.kind == "markdown" or not part.buttons:
+        return {"msgtype": "markdown", "markdown": {"title": part.title, "text": part.text}}
+    buttons = part.buttons[: c.WEBHOOK_CARD_MAX_BUTTONS]
+    card: dict[str, Any] = {"title": part.title, "text": part.text}
+    if len(buttons) == 1:
+        card["singleTitle"], card["singleURL"] = buttons[0]
+    else:
+        card["btnOrientation"] = "0"
+        card["btns"] = [{"title": label, "actionURL": url} for label, url in buttons]
+    return {"msgtype": "actionCard", "actionCard": card}

@@ -1,0 +1,184 @@
+"""Stream mode: the official ``dingtalk-stream`` SDK's long connection, kept off the bot's loop.
+
+The SDK opens its connection with a blocking ``requests`` call and runs its
+own reconnect loop; both run here in a thread with its own event loop, so
+the bot's loop never blocks.  Its handlers parse frames with the same
+functions as the HTTP callback and hand the events to the sink on the bot's
+loop; the SDK acknowledges each frame with what they return.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+import dingtalk_stream
+import requests
+from dingtalk_stream import AckMessage, CallbackMessage
+
+from bot.dingtalk import constants as c
+from bot.dingtalk.config import DingTalkConfig
+from bot.dingtalk.errors import CallbackRejected, redact
+from bot.dingtalk.event import card_event, robot_event
+from bot.events import InboundEvent
+from scoring_core.errors import ScorebotError
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[InboundEvent], Awaitable[bool]]
+Ack = tuple[int, str]
+
+
+async def _hand_over(event: InboundEvent | None, deliver: Deliver) -> Ack:
+    if event is None:
+        return AckMessage.STATUS_OK, "ignored"
+    try:
+        fresh = await deliver(event)
+    except ScorebotError as exc:
+        # Not recorded: a failed ack lets DingTalk deliver the frame again (UNCONFIRMED).
+        log.error("dingtalk stream event not recorded: %s", exc)
+        return AckMessage.STATUS_SYSTEM_EXCEPTION, "not recorded"
+    if not fresh:
+        log.info("dingtalk stream event repeated: %s", event.dedupe_key)
+    return AckMessage.STATUS_OK, "OK"
+
+
+class RobotMessageHandler(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
+    """Robot messages (topic ``/v1.0/im/bot/messages/get``)."""
+
+    def __init__(self, deliver: Deliver) -> None:
+        super().__init__()
+        self._deliver = deliver
+
+    async def process(self, message: CallbackMessage) -> Ack:
+        try:
+            event = robot_event(message.data)
+        except CallbackRejected as exc:
+            log.warning("dingtalk stream robot message refused: %s", exc.errmsg)
+            return AckMessage.STATUS_BAD_REQUEST, exc.errmsg
+        return await _hand_over(event, self._deliver)
+
+
+class CardCallbackHandler(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
+    """Interactive card button callbacks (topic ``/v1.0/card/instances/callback``)."""
+
+    def __init__(self, deliver: Deliver, clock: Callable[[], datetime]) -> None:
+        super().__init__()
+        self._deliver = deliver
+        self._clock = clock
+
+    async def process(self, message: CallbackMessage) -> Ack:
+        try:
+            event = card_event(message.data, delivery_id=message.headers.message_id or "", received_at=self._clock())
+        except CallbackRejected as exc:
+            log.warning("dingtalk stream card callback refused: %s", exc.errmsg)
+            return AckMessage.STATUS_BAD_REQUEST, exc.errmsg
+        return await _hand_over(event, self._deliver)
+
+
+class _SdkClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
+    """The SDK's client, opening its connection at our API base.
+
+    The SDK takes the open-connection URL from a module constant; a
+    government deployment needs its own host, so this one call is ours.
+    """
+
+    def __init__(self, config: DingTalkConfig) -> None:
+        super().__init__(
+            dingtalk_stream.Credential(config.app_key, config.app_secret.get_secret_value()),
+            # Our logger, not the SDK's default: no handler added, levels ours.
+            logger=logging.getLogger("bot.dingtalk.sdk"),
+        )
+        self._open_url = config.api_base + c.PATH_STREAM_OPEN
+
+    def open_connection(self) -> dict[str, Any] | None:
+        # Blocking, on the receiver's own thread; the SDK retries on None.
+        body = {
+            "clientId": self.credential.client_id,
+            "clientSecret": self.credential.client_secret,
+            "subscriptions": [{"type": "CALLBACK", "topic": topic} for topic in self.callback_handler_map],
+            "ua": "scorebot/dingtalk-stream",
+        }
+        try:
+            response = requests.post(self._open_url, json=body, timeout=c.API_TIMEOUT_SECONDS)
+        except requests.RequestException as exc:
+            log.warning("dingtalk stream: open connection failed: %s", redact(f"{type(exc).__name__}: {exc}"))
+            return None
+        if response.status_code != 200:
+            log.error("dingtalk stream: open connection HTTP %s %s", response.status_code, redact(response.text[:300]))
+            return None
+        try:
+            answer = response.json()
+        except ValueError:
+            log.error("dingtalk stream: open connection answer is not JSON")
+            return None
+        if not isinstance(answer, dict) or not answer.get("endpoint") or not answer.get("ticket"):
+            log.error("dingtalk stream: open connection answer without endpoint or ticket")
+            return None
+        log.info("dingtalk stream: connecting")
+        return answer
+
+
+class StreamReceiver:
+    """Runs the SDK's connection loop on its own thread from ``start`` until ``close``."""
+
+    def __init__(self, config: DingTalkConfig, accept: Deliver, *, clock: Callable[[], datetime]) -> None:
+        self._accept = accept
+        self.client = _SdkClient(config)
+        self.client.register_callback_handler(c.TOPIC_ROBOT_MESSAGE, RobotMessageHandler(self.deliver))
+        self.client.register_callback_handler(c.TOPIC_CARD_CALLBACK, CardCallbackHandler(self.deliver, clock))
+        self._main: asyncio.AbstractEventLoop | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    async def deliver(self, event: InboundEvent) -> bool:
+        """Hand an event to the sink on the bot's loop, from whichever loop the SDK runs."""
+        main = self._main
+        if main is None or asyncio.get_running_loop() is main:
+            return await self._accept(event)
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._on_main(event), main))
+
+    async def _on_main(self, event: InboundEvent) -> bool:
+        return await self._accept(event)
+
+    async def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._main = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),), name="dingtalk-stream", daemon=True)
+        self._thread.start()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self._ready.set()
+        task = asyncio.create_task(self.client.start())
+        await self._stop.wait()
+        # The SDK's loop catches one cancellation and sleeps before reconnecting:
+        # cancel until it is done.
+        while not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=c.STREAM_STOP_POLL_SECONDS)
+
+    async def close(self) -> None:
+        thread = self._thread
+        if thread is None:
+            return
+        await asyncio.to_thread(self._ready.wait, c.STREAM_STOP_TIMEOUT_SECONDS)
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        await asyncio.to_thread(thread.join, c.STREAM_STOP_TIMEOUT_SECONDS)
+        if thread.is_alive():
+            log.warning("dingtalk stream: connection thread did not stop in time")
+        else:
+            self._thread = None

@@ -1,0 +1,379 @@
+"""A DingTalk stand-in for tests: the robot API, robot webhooks, the Stream gateway, signed callbacks.
+
+``DingTalkEmulator`` is a small aiohttp app on 127.0.0.1 that issues access
+tokens (expiring them on demand), records every one-to-one robot message,
+group message, custom robot post and session webhook post, answers with
+queued errors, and checks what DingTalk checks: the access token header,
+the robot code, at most 20 userIds a call, a custom robot's signature and
+its 20-a-minute limit (by the signed timestamps, so a fake clock drives
+it).  It also plays the Stream gateway: ``connections/open`` hands out a
+loopback websocket that pushes queued frames and records the SDK's acks.
+A call it does not know is recorded in ``unexpected`` (the fixture fails
+the test on it).  ``CallbackSender`` posts signed robot callbacks to the
+bot the way DingTalk does, retries included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+VALID, EXPIRED = "valid", "expired"
+WEBHOOK_LIMIT_PER_MINUTE = 20
+
+
+def dingtalk_sign(timestamp_ms: str, secret: str) -> str:
+    """DingTalk's signature, written out here independently of the bot's signer."""
+    digest = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+@dataclass
+class Canned:
+    status: int
+    body: dict[str, Any]
+
+
+@dataclass
+class RobotMessage:
+    """A batchSend or groupMessages/send call, msgParam decoded."""
+
+    robot_code: str
+    msg_key: str
+    param: dict[str, Any]
+    user_ids: list[str] = field(default_factory=list)
+    conversation_id: str | None = None
+
+
+@dataclass
+class WebhookPost:
+    access_token: str
+    timestamp_ms: int | None
+    body: dict[str, Any]
+
+
+@dataclass
+class SessionPost:
+    session: str
+    body: dict[str, Any]
+
+
+@dataclass
+class DingTalkEmulator:
+    app_key: str
+    app_secret: str
+    robot_code: str
+    # custom robots: webhook access_token -> signing secret
+    robots: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    token_calls: int = 0
+    one_to_one: list[RobotMessage] = field(default_factory=list)
+    group_messages: list[RobotMessage] = field(default_factory=list)
+    webhook_posts: list[WebhookPost] = field(default_factory=list)
+    webhook_refusals: list[int] = field(default_factory=list)
+    session_posts: list[SessionPost] = field(default_factory=list)
+    expired_sessions: set[str] = field(default_factory=set)
+    stream_frames: deque[dict[str, Any]] = field(default_factory=deque)
+    stream_acks: list[dict[str, Any]] = field(default_factory=list)
+    stream_opens: int = 0
+    unexpected: list[str] = field(default_factory=list)
+    url: str = ""
+    _failures: dict[str, deque[Canned]] = field(default_factory=lambda: defaultdict(deque))
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _acked: asyncio.Event = field(default_factory=asyncio.Event)
+    stream_opened: asyncio.Event = field(default_factory=asyncio.Event)
+    _runner: web.AppRunner | None = None
+
+    # --- test controls ---------------------------------------------------------
+
+    def fail_next(self, path: str, *, status: int = 200, times: int = 1, **body: Any) -> None:
+        """Answer the next ``times`` calls of ``path`` with ``status`` and ``body``."""
+        self._failures[path].extend([Canned(status, body)] * times)
+
+    def expire_tokens(self) -> None:
+        """Every issued token is now refused (InvalidAuthentication)."""
+        for token in self.tokens:
+            self.tokens[token] = EXPIRED
+
+    def webhook_url(self, access_token: str) -> str:
+        return f"{self.url}/robot/send?access_token={access_token}"
+
+    def session_webhook(self, session: str) -> str:
+        return f"{self.url}/robot/sendBySession?session={session}"
+
+    def push_frame(self, frame: dict[str, Any]) -> None:
+        """Queue a Stream frame; the next (or current) connection sends it."""
+        self.stream_frames.append(frame)
+
+    async def wait_for_ack(self, count: int = 1) -> list[dict[str, Any]]:
+        """Wait until ``count`` acks arrived (bound it with ``asyncio.timeout`` in the test)."""
+        while len(self.stream_acks) < count:
+            self._acked.clear()
+            await self._acked.wait()
+        return self.stream_acks
+
+    # --- server ------------------------------------------------------------------
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/v1.0/oauth2/accessToken", self._access_token)
+        app.router.add_post("/v1.0/robot/oToMessages/batchSend", self._batch_send)
+        app.router.add_post("/v1.0/robot/groupMessages/send", self._group_send)
+        app.router.add_post("/robot/send", self._robot_send)
+        app.router.add_post("/robot/sendBySession", self._session_send)
+        app.router.add_post("/v1.0/gateway/connections/open", self._stream_open)
+        app.router.add_get("/gateway", self._stream_socket)
+        app.router.add_route("*", "/{tail:.*}", self._unknown)
+        # No access log: its request lines would carry tokens and signatures.
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # --- handlers ------------------------------------------------------------------
+
+    def _queued(self, request: web.Request) -> web.Response | None:
+        queue = self._failures.get(request.path)
+        if not queue:
+            return None
+        canned = queue.popleft()
+        return web.json_response(canned.body, status=canned.status)
+
+    @staticmethod
+    def _api_error(status: int, code: str, message: str) -> web.Response:
+        return web.json_response({"code": code, "message": message, "requestid": "EMULATED"}, status=status)
+
+    def _token_refusal(self, request: web.Request) -> web.Response | None:
+        state = self.tokens.get(request.headers.get("x-acs-dingtalk-access-token", ""))
+        if state != VALID:
+            return self._api_error(400, "InvalidAuthentication", "不合法的access_token")
+        return None
+
+    async def _access_token(self, request: web.Request) -> web.Response:
+        self.token_calls += 1
+        queued = self._queued(request)
+        if queued is not None:
+            return queued
+        body = await request.json()
+        if body.get("appKey") != self.app_key or body.get("appSecret") != self.app_secret:
+            return self._api_error(400, "invalidClientIdOrSecret", "无效的appKey或appSecret")
+        token = f"DT-ACCESS-TOKEN-{next(self._ids)}-emulated"
+        self.tokens[token] = VALID
+        return web.json_response({"accessToken": token, "expireIn": 7200})
+
+    async def _robot_message(self, request: web.Request) -> RobotMessage | web.Response:
+        queued = self._queued(request)
+        if queued is not None:
+            return queued
+        refused = self._token_refusal(request)
+        if refused is not None:
+            return refused
+        body = await request.json()
+        if body.get("robotCode") != self.robot_code:
+            return self._api_error(400, "robot.notExist", "机器人不存在")
+        if not isinstance(body.get("msgParam"), str):
+            return self._api_error(400, "InvalidParameter", "msgParam 应为 JSON 字符串")
+        return RobotMessage(
+            robot_code=body["robotCode"],
+            msg_key=body.get("msgKey", ""),
+            param=json.loads(body["msgParam"]),
+            user_ids=list(body.get("userIds") or []),
+            conversation_id=body.get("openConversationId"),
+        )
+
+    async def _batch_send(self, request: web.Request) -> web.Response:
+        message = await self._robot_message(request)
+        if isinstance(message, web.Response):
+            return message
+        if not 1 <= len(message.user_ids) <= 20:
+            return self._api_error(400, "InvalidParameter", "userIds 数量应为 1 到 20")
+        self.one_to_one.append(message)
+        return web.json_response(
+            {"processQueryKey": f"pqk-{next(self._ids)}", "invalidStaffIdList": [], "flowControlledStaffIdList": []}
+        )
+
+    async def _group_send(self, request: web.Request) -> web.Response:
+        message = await self._robot_message(request)
+        if isinstance(message, web.Response):
+            return message
+        if not message.conversation_id:
+            return self._api_error(400, "InvalidParameter", "缺少 openConversationId")
+        self.group_messages.append(message)
+        return web.json_response({"processQueryKey": f"pqk-{next(self._ids)}"})
+
+    @staticmethod
+    def _errcode(errcode: int, errmsg: str = "ok") -> web.Response:
+        return web.json_response({"errcode": errcode, "errmsg": errmsg})
+
+    async def _robot_send(self, request: web.Request) -> web.Response:
+        queued = self._queued(request)
+        if queued is not None:
+            return queued
+        access_token = request.query.get("access_token", "")
+        if access_token not in self.robots:
+            return self._errcode(300001, "token is not exist")
+        secret = self.robots[access_token]
+        timestamp = request.query.get("timestamp", "")
+        signed = bool(timestamp) and hmac.compare_digest(
+            request.query.get("sign", ""), dingtalk_sign(timestamp, secret) if secret else ""
+        )
+        if secret and not signed:
+            return self._errcode(310000, "sign not match")
+        stamp = int(timestamp) if timestamp else None
+        if stamp is not None:
+            recent = [
+                p
+                for p in self.webhook_posts
+                if p.access_token == access_token and p.timestamp_ms is not None and stamp - p.timestamp_ms < 60_000
+            ]
+            if len(recent) >= WEBHOOK_LIMIT_PER_MINUTE:
+                self.webhook_refusals.append(stamp)
+                return self._errcode(410100, "send too fast, exceed 20 times per minute")
+        self.webhook_posts.append(WebhookPost(access_token, stamp, await request.json()))
+        return self._errcode(0)
+
+    async def _session_send(self, request: web.Request) -> web.Response:
+        queued = self._queued(request)
+        if queued is not None:
+            return queued
+        session = request.query.get("session", "")
+        if not session or session in self.expired_sessions:
+            return self._errcode(300001, "session webhook expired")  # errcode UNCONFIRMED
+        self.session_posts.append(SessionPost(session, await request.json()))
+        return self._errcode(0)
+
+    async def _stream_open(self, request: web.Request) -> web.Response:
+        self.stream_opens += 1
+        self.stream_opened.set()
+        queued = self._queued(request)
+        if queued is not None:
+            return queued
+        body = await request.json()
+        if body.get("clientId") != self.app_key or body.get("clientSecret") != self.app_secret:
+            return self._api_error(401, "authFailed", "鉴权失败")
+        ws_url = self.url.replace("http://", "ws://") + "/gateway"
+        return web.json_response({"endpoint": ws_url, "ticket": f"ticket-{next(self._ids)}"})
+
+    async def _stream_socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        while self.stream_frames:
+            await ws.send_str(json.dumps(self.stream_frames.popleft(), ensure_ascii=False))
+        async for message in ws:
+            if message.type is aiohttp.WSMsgType.TEXT:
+                self.stream_acks.append(json.loads(message.data))
+                self._acked.set()
+        return ws
+
+    async def _unknown(self, request: web.Request) -> web.Response:
+        self.unexpected.append(f"{request.method} {request.path}")
+        return web.Response(status=404)
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    status: int
+    body: str
+    seconds: float
+
+
+class CallbackSender:
+    """Posts robot callbacks to the bot the way DingTalk does: signed headers, JSON body, retried."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str, *, app_secret: str) -> None:
+        self._session = session
+        self._url = url
+        self._secret = app_secret
+
+    async def post_raw(self, headers: dict[str, str], data: bytes | str, method: str = "POST") -> CallbackResult:
+        started = time.perf_counter()
+        async with self._session.request(method, self._url, headers=headers, data=data) as resp:
+            text = await resp.text()
+        return CallbackResult(resp.status, text, time.perf_counter() - started)
+
+    async def post(
+        self,
+        body: dict[str, Any] | str,
+        *,
+        timestamp_ms: int,
+        times: int = 1,
+        secret: str | None = None,
+        tamper: bool = False,
+        method: str = "POST",
+    ) -> list[CallbackResult]:
+        """Post one callback ``times`` times (DingTalk's retries repeat it).
+
+        ``secret`` signs with another secret (a forger's); ``tamper`` moves
+        the timestamp after signing (a replay dressed up as fresh).
+        """
+        timestamp = str(timestamp_ms)
+        sign = dingtalk_sign(timestamp, secret or self._secret)
+        if tamper:
+            timestamp = str(timestamp_ms + 1)
+        headers = {"timestamp": timestamp, "sign": sign, "Content-Type": "application/json; charset=utf-8"}
+        data = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
+        return [await self.post_raw(headers, data, method) for _ in range(times)]
+
+
+def robot_message(
+    user_id: str,
+    text: str,
+    *,
+    msg_id: str,
+    created_ms: int,
+    conversation_id: str | None = None,
+    session_webhook: str | None = None,
+    robot_code: str = "",
+) -> dict[str, Any]:
+    """A robot message body as DingTalk sends it (HTTP body or Stream data), for dialogue drivers.
+
+    One-to-one unless ``conversation_id`` names a group.  A tap on one of the
+    bot's link buttons arrives exactly like this, with the button's key as text.
+    """
+    body: dict[str, Any] = {
+        "msgId": msg_id,
+        "msgtype": "text",
+        "text": {"content": text},
+        "createAt": created_ms,
+        "conversationType": "2" if conversation_id else "1",
+        "conversationId": conversation_id or f"cid-one-to-one-{user_id}",
+        "senderStaffId": user_id,
+        "senderId": f"$:LWCP_v1:${user_id}",
+        "senderNick": user_id,
+        "robotCode": robot_code,
+        "isInAtList": bool(conversation_id),
+    }
+    if session_webhook:
+        body["sessionWebhook"] = session_webhook
+        body["sessionWebhookExpiredTime"] = created_ms + 90 * 60 * 1000
+    return body
+
+
+def shown(message: RobotMessage) -> str:
+    """A robot message as the person reads it: text, or title, body and [buttons]."""
+    param = message.param
+    if message.msg_key == "sampleText":
+        return str(param.get("content", ""))
+    lines = [str(param.get("text", ""))]
+    buttons = [str(v) for k, v in sorted(param.items()) if k.startswith("actionTitle") or k == "singleTitle"]
+    if buttons:
+        lines.append(" ".join(f"[{b}]" for b in buttons))
+    return "\n".join(lines)
