@@ -48,7 +48,7 @@ RECIPIENTS = {
 EXACT = ScheduleConfig(spread_minutes=0)  # slots at the sharp minute, to read the tests easily
 
 
-def state(done: int = 20, *, paused: bool = False, opened: datetime = t(9, 28, 10)) -> RoundState:
+def state(done: int = 20, *, paused: bool = False, opened: datetime = OPENED) -> RoundState:
     return RoundState(
         info=INFO,
         opened_at=opened,
