@@ -45,6 +45,7 @@ RECIPIENTS = {
     "市委政法委": Recipients((ZHANG, LI), (HEAD,)),
     "市公安局": Recipients((Target.user(Platform.SANDBOX, "zhao"),)),
 }
+OPENED = t(9, 28, 10)
 EXACT = ScheduleConfig(spread_minutes=0)  # slots at the sharp minute, to read the tests easily
 
 
