@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.serve import add_serve_parser
 from scoring_core.errors import ScorebotError
 from scoring_core.report import standing_table, standing_to_dict
 from scoring_core.sheet import parse_rows
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scorebot", description="平安考评助手 scorebot")
     subparsers = parser.add_subparsers(dest="command", required=True)
     add_rank_parser(subparsers)
+    add_serve_parser(subparsers)
     return parser
 
 

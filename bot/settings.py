@@ -6,6 +6,7 @@ so they never print in logs or error messages.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError
@@ -30,6 +31,19 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
+    # Shifts the bot's clock (e.g. "P3D" or seconds) to try deadlines and reminders in dev.
+    clock_offset: timedelta = timedelta(0)
+    # The sandbox messenger at /sandbox; None: on exactly when no messenger is configured.
+    sandbox: bool | None = None
+
+    # How long shutdown waits for running handlers before cancelling them.
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_backoff_seconds: float = Field(default=2.0, gt=0)
+    outbox_backoff_max_seconds: float = Field(default=600.0, gt=0)
+    outbox_lease_seconds: float = Field(default=120.0, gt=0)
+    outbox_poll_seconds: float = Field(default=5.0, gt=0)
 
     wecom_corp_id: str | None = None
     wecom_agent_id: int | None = None
@@ -37,6 +51,11 @@ class Settings(BaseSettings):
     wecom_token: SecretStr | None = None
     wecom_aes_key: SecretStr | None = None
     wecom_api_base: str = WECOM_API_BASE
+    # Leaders' groups: group id -> group robot webhook key, as JSON
+    # (SCOREBOT_WECOM_ROBOT_KEYS='{"leaders": "KEY"}').
+    wecom_robot_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    # Page a button-less text_notice card opens (WeCom requires one).
+    wecom_card_url: str | None = None
 
     dingtalk_app_key: str | None = None
     dingtalk_app_secret: SecretStr | None = None
@@ -52,6 +71,12 @@ class Settings(BaseSettings):
     @property
     def dingtalk_enabled(self) -> bool:
         return bool(self.dingtalk_app_key and self.dingtalk_app_secret)
+
+    @property
+    def sandbox_enabled(self) -> bool:
+        if self.sandbox is not None:
+            return self.sandbox
+        return not (self.wecom_enabled or self.dingtalk_enabled)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -46,5 +46,8 @@ def create_engine(url: str) -> AsyncEngine:
     return engine
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def session_factory(
+    engine: AsyncEngine, *, info: dict[str, Any] | None = None
+) -> async_sessionmaker[Any]:
+    """``info`` is copied into every session (the outbox's wake callback rides there)."""
+    return async_sessionmaker(engine, expire_on_commit=False, info=info)

@@ -129,7 +129,9 @@ def test_a_variant_that_does_not_add_up_is_refused() -> None:
 
 def test_shape_errors_name_the_field_and_position() -> None:
     text = "name: x\nyear: 2020\ntotal: 10\noffice: 办\nsections:\n  - code: a\n    title: A\n    points: 10\n"
-    text += "    items:\n      - {number: '1', title: t, points: 10, parts: [{code: '1', max: 10.555, scorers: [甲]}]}\n"
+    text += (
+        "    items:\n      - {number: '1', title: t, points: 10, parts: [{code: '1', max: 10.555, scorers: [甲]}]}\n"
+    )
     with pytest.raises(SchemeError) as caught:
         parse_scheme(text, "s.yaml")
     assert len(caught.value.problems) == 1

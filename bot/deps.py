@@ -1,0 +1,29 @@
+"""What the app factory hands each platform package to build its adapter.
+
+Each platform package (``bot.wecom``, ``bot.dingtalk``) exposes
+``create_adapter(deps: AdapterDeps) -> Adapter``.  The HTTP and database
+handles are getters: the adapter is built when the app is (its routes must
+be mounted then), the resources only when the app starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import ClientSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.adapter import EventSink
+from bot.clock import Clock
+from bot.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterDeps:
+    settings: Settings
+    sink: EventSink
+    clock: Clock
+    http: Callable[[], ClientSession]
+    sessions: Callable[[], async_sessionmaker[Any]]

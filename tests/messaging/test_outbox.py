@@ -1,0 +1,192 @@
+"""The outbox dispatcher: sends once, retries with back-off, gives up, paces, survives crashes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from bot.adapter import RateLimit
+from bot.errors import PlatformError, RateLimited
+from bot.events import Platform
+from bot.messages import Outbound, Target, Text
+from bot.outbox import OutboxDispatcher, OutboxPolicy
+from storage import outbox
+from storage.engine import session_factory
+from storage.models.messaging import OutboxRow, OutboxStatus
+from tests.messaging.fakes import FakeAdapter, FakeClock
+
+POLICY = OutboxPolicy(max_attempts=4, backoff=2.0, max_backoff=60.0, lease=120.0)
+ZHANG = Target.user(Platform.WECOM, "zhang")
+
+
+def _busy(retry_after: float | None = None) -> PlatformError:
+    return RateLimited(
+        "发送太频繁", platform="wecom", errcode=45009, transient=True, retry_after=retry_after
+    )
+
+
+async def _enqueue(sessions: async_sessionmaker[Any], *texts: str, target: Target = ZHANG) -> None:
+    async with sessions.begin() as s:
+        for text in texts:
+            await outbox.enqueue(
+                s, Outbound(target=target, message=Text(content=text)), FakeClock()()
+            )
+
+
+async def _rows(sessions: async_sessionmaker[Any]) -> list[OutboxRow]:
+    async with sessions() as s:
+        return list(await s.scalars(select(OutboxRow).order_by(OutboxRow.id)))
+
+
+def _setup(
+    engine: AsyncEngine, adapter: FakeAdapter, policy: OutboxPolicy = POLICY
+) -> tuple[async_sessionmaker[Any], FakeClock, OutboxDispatcher]:
+    sessions = session_factory(engine)
+    clock = FakeClock()
+    dispatcher = OutboxDispatcher(sessions, {adapter.platform: adapter}, clock=clock, policy=policy)
+    return sessions, clock, dispatcher
+
+
+async def test_a_sent_row_records_the_answer_and_is_never_sent_again(engine: AsyncEngine) -> None:
+    adapter = FakeAdapter()
+    sessions, _clock, dispatcher = _setup(engine, adapter)
+    await _enqueue(sessions, "一", "二")
+    assert await dispatcher.run_once() == 2
+    assert await dispatcher.run_once() == 0
+    assert [m.message for m in adapter.sent] == [Text(content="一"), Text(content="二")]
+    rows = await _rows(sessions)
+    assert [(r.status, r.platform_message_id, r.attempts) for r in rows] == [
+        ("sent", "msg-1", 1),
+        ("sent", "msg-2", 1),
+    ]
+
+
+async def test_transient_errors_back_off_exponentially_and_honour_retry_after(
+    engine: AsyncEngine,
+) -> None:
+    adapter = FakeAdapter()
+    sessions, clock, dispatcher = _setup(engine, adapter)
+    adapter.fail_next(_busy(), _busy(), _busy(retry_after=30))
+    await _enqueue(sessions, "提醒")
+
+    waits = []
+    for _ in range(3):
+        await dispatcher.run_once()
+        (row,) = await _rows(sessions)
+        assert row.status == OutboxStatus.PENDING
+        waits.append((row.next_attempt_at - clock()).total_seconds())
+        assert await dispatcher.run_once() == 0  # not due yet: nothing happens
+        clock.advance(waits[-1])
+    assert waits == [2.0, 4.0, 30.0]  # 2, 4, then the platform's 30 over our 8
+    assert await dispatcher.run_once() == 1
+    (row,) = await _rows(sessions)
+    assert (row.status, row.attempts, row.last_error) == ("sent", 4, None)
+    assert len(adapter.sent) == 1
+
+
+async def test_gives_up_after_the_bound_and_the_row_is_visible_as_failed(
+    engine: AsyncEngine,
+) -> None:
+    adapter = FakeAdapter()
+    sessions, clock, dispatcher = _setup(engine, adapter)
+    adapter.fail_next(*(_busy() for _ in range(POLICY.max_attempts)))
+    await _enqueue(sessions, "提醒")
+    for _ in range(POLICY.max_attempts):
+        await dispatcher.run_once()
+        clock.advance(POLICY.max_backoff)
+    assert adapter.attempts == POLICY.max_attempts
+    async with sessions() as s:
+        (failed,) = await outbox.failed(s)
+    assert failed.status == OutboxStatus.FAILED
+    assert "45009" in (failed.last_error or "")
+    assert adapter.sent == []
+
+
+async def test_a_permanent_error_fails_at_once_and_later_rows_still_go(engine: AsyncEngine) -> None:
+    adapter = FakeAdapter()
+    sessions, _clock, dispatcher = _setup(engine, adapter)
+    adapter.fail_next(PlatformError("接收人无效", platform="wecom", errcode=81013))
+    await _enqueue(sessions, "一", "二")
+    await dispatcher.run_once()
+    assert [r.status for r in await _rows(sessions)] == ["failed", "sent"]
+
+
+async def test_a_backing_off_message_keeps_its_place_in_the_conversation(
+    engine: AsyncEngine,
+) -> None:
+    adapter = FakeAdapter()
+    sessions, clock, dispatcher = _setup(engine, adapter)
+    adapter.fail_next(_busy())
+    await _enqueue(sessions, "一", "二")
+    await _enqueue(sessions, "给李", target=Target.user(Platform.WECOM, "li"))
+    await dispatcher.run_once()
+    assert [m.message for m in adapter.sent] == [Text(content="给李")]
+    clock.advance(POLICY.backoff)
+    await dispatcher.run_once()
+    assert [m.message for m in adapter.sent][1:] == [Text(content="一"), Text(content="二")]
+
+
+async def test_a_send_cut_off_by_a_crash_is_sent_again_after_the_lease(
+    engine: AsyncEngine,
+) -> None:
+    # The documented at-least-once window: the first sender died mid-send.
+    stuck = FakeAdapter()
+    stuck.hold = asyncio.Event()
+    sessions, clock, first = _setup(engine, stuck)
+    await _enqueue(sessions, "一")
+    crashed = asyncio.create_task(first.run_once())
+    await stuck.entered.wait()
+    crashed.cancel()
+    await asyncio.gather(crashed, return_exceptions=True)
+    assert [r.status for r in await _rows(sessions)] == ["sending"]
+
+    fresh = FakeAdapter()
+    second = OutboxDispatcher(sessions, {Platform.WECOM: fresh}, clock=clock, policy=POLICY)
+    assert await second.run_once() == 0  # the lease still holds
+    clock.advance(POLICY.lease)
+    assert await second.run_once() == 1
+    assert await second.run_once() == 0
+    assert len(fresh.sent) == 1
+    assert [r.status for r in await _rows(sessions)] == ["sent"]
+
+
+async def test_two_dispatchers_on_one_database_send_each_row_once(engine: AsyncEngine) -> None:
+    a, b = FakeAdapter(), FakeAdapter()
+    sessions, clock, one = _setup(engine, a)
+    two = OutboxDispatcher(sessions, {Platform.WECOM: b}, clock=clock, policy=POLICY)
+    for user in range(10):
+        await _enqueue(sessions, "x", target=Target.user(Platform.WECOM, f"u{user}"))
+    await asyncio.gather(one.run_once(), two.run_once())
+    assert len(a.sent) + len(b.sent) == 10
+
+
+async def test_a_burst_of_500_to_one_key_drains_at_the_limit_none_dropped(
+    engine: AsyncEngine,
+) -> None:
+    limit = RateLimit(per_period=20, period=60.0)
+    adapter = FakeAdapter(limit=limit)
+    sessions, clock, dispatcher = _setup(engine, adapter)
+    group = Target.group(Platform.WECOM, "leaders")
+    await _enqueue(sessions, *(f"第{i}条" for i in range(500)), target=group)
+
+    start, sent_at = clock(), []
+    while len(adapter.sent) < 500:
+        before = len(adapter.sent)
+        await dispatcher.run_once()
+        sent_at += [(clock() - start).total_seconds()] * (len(adapter.sent) - before)
+        async with sessions() as s:
+            next_at = await outbox.next_due_at(s)
+        if next_at is not None and next_at > clock():
+            clock.now = next_at
+    assert [m.message for m in adapter.sent] == [Text(content=f"第{i}条") for i in range(500)]
+    for i in range(len(sent_at) - limit.per_period):
+        assert sent_at[i + limit.per_period] - sent_at[i] >= limit.period
+    assert sent_at[-1] == (500 // limit.per_period - 1) * limit.period
+    async with sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(OutboxRow)) == 500
+        assert (
+            await s.scalar(select(func.count()).where(OutboxRow.status == OutboxStatus.SENT)) == 500
+        )

@@ -1,0 +1,168 @@
+"""Pure rendering: line splitting, card limits, rate shapes."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from pydantic import ValidationError
+
+from bot.events import Platform
+from bot.messages import Button, Card, Outbound, Target, Text
+from bot.wecom import WeComAdapter, cards
+from bot.wecom import constants as c
+from bot.wecom.render import MORE_COMMANDS_PREFIX, render_card, split_lines, task_id_for
+
+
+def test_split_keeps_short_text_whole():
+    assert split_lines("一\n二", 2048) == ["一\n二"]
+
+
+def test_split_breaks_only_between_lines():
+    lines = ["甲" * 10, "乙" * 10, "丙" * 10]  # 30 bytes each
+    assert split_lines("\n".join(lines), 64) == ["甲" * 10 + "\n" + "乙" * 10, "丙" * 10]
+
+
+def test_a_single_line_over_the_limit_is_cut_at_character_boundaries():
+    parts = split_lines("评" * 100, 64)  # 300 bytes, no line break to use
+
+    assert all(len(p.encode()) <= 64 for p in parts)
+    assert "".join(parts) == "评" * 100
+
+
+def test_display_text_is_shortened_not_refused():
+    title = cards.MainTitle(title="某某县某某镇社会治安综合治理中心规范化建设专项考评结果通知")
+
+    assert len(title.title) == c.CARD_TITLE_MAX_CHARS
+    assert title.title.endswith("…")
+
+
+def test_more_than_six_rows_is_refused_by_the_model():
+    rows = [cards.HorizontalContent(keyname=f"k{i}", value="v") for i in range(7)]
+
+    with pytest.raises(ValidationError):
+        cards.TextNoticeCard(
+            main_title=cards.MainTitle(title="t"),
+            horizontal_content_list=rows,
+            card_action=cards.CardAction(url="https://example.invalid/"),
+        )
+
+
+def test_more_than_six_buttons_is_refused_by_the_model():
+    buttons = [cards.Button(text=str(i), key=f"k{i}") for i in range(7)]
+
+    with pytest.raises(ValidationError):
+        cards.ButtonInteractionCard(
+            main_title=cards.MainTitle(title="t"), task_id="t1", button_list=buttons
+        )
+
+
+@pytest.mark.parametrize("task_id", ["has space", "中文", "a" * 129, "semi;colon", ""])
+def test_bad_task_ids_are_refused(task_id: str):
+    with pytest.raises(ValidationError):
+        cards.ButtonInteractionCard(
+            main_title=cards.MainTitle(title="t"),
+            task_id=task_id,
+            button_list=[cards.Button(text="ok", key="ok")],
+        )
+
+
+def test_a_key_over_1024_bytes_is_refused():
+    with pytest.raises(ValidationError):
+        cards.Button(text="x", key="键" * 342)  # 1026 bytes
+
+
+def test_task_id_for_keeps_valid_ids_and_digests_others():
+    assert task_id_for("walk-2026_U01@x") == "walk-2026_U01@x"
+    digested = task_id_for("走查 城关镇")
+    assert digested == task_id_for("走查 城关镇")  # stable
+    assert set(digested) <= c.CARD_TASK_ID_ALPHABET
+    assert len(digested) <= c.CARD_TASK_ID_MAX_BYTES
+
+
+def test_vote_and_multiple_cards_enforce_their_counts():
+    options = [cards.CheckboxOption(id=f"o{i}", text=str(i)) for i in range(21)]
+    with pytest.raises(ValidationError):
+        cards.Checkbox(question_key="q", option_list=options)
+    select = cards.SelectionItem(
+        question_key="q", option_list=[cards.SelectOption(id="a", text="A")]
+    )
+    with pytest.raises(ValidationError):
+        cards.MultipleInteractionCard(
+            main_title=cards.MainTitle(title="t"),
+            task_id="t",
+            select_list=[select] * 4,
+            submit_button=cards.SubmitButton(text="提交", key="submit"),
+        )
+
+
+def test_more_than_six_buttons_keep_five_and_list_the_rest_as_commands():
+    buttons = tuple(Button(text=f"{i}分", key=f"score:U1:{i}") for i in range(8))
+    card = Card(title="打分", lines=("请选择",), buttons=buttons)
+
+    rendered = render_card(card, card_url=None)
+
+    assert isinstance(rendered, cards.ButtonInteractionCard)
+    assert [b.key for b in rendered.button_list] == [f"score:U1:{i}" for i in range(5)]
+    assert rendered.sub_title_text is not None
+    assert MORE_COMMANDS_PREFIX in rendered.sub_title_text
+    for i in (5, 6, 7):
+        assert f"score:U1:{i}" in rendered.sub_title_text
+
+
+def test_the_command_list_survives_a_long_body():
+    buttons = tuple(Button(text=f"{i}", key=f"s{i}") for i in range(7))
+    card = Card(title="打分", lines=("很长的说明" * 40,), buttons=buttons)
+
+    rendered = render_card(card, card_url=None)
+
+    assert rendered is not None
+    assert rendered.sub_title_text is not None
+    assert len(rendered.sub_title_text) <= c.CARD_SUB_TITLE_MAX_CHARS
+    assert rendered.sub_title_text.endswith("5（s5）；6（s6）")
+
+
+def test_fields_beyond_six_rows_become_body_lines():
+    card = Card(
+        title="汇总",
+        fields=tuple((f"项{i}", str(i)) for i in range(8)),
+        buttons=(Button(text="确认", key="ok"),),
+    )
+
+    rendered = render_card(card, card_url=None)
+
+    assert rendered is not None
+    assert len(rendered.horizontal_content_list) == 6
+    assert rendered.sub_title_text == "项6：6\n项7：7"
+
+
+# --- rate shapes ------------------------------------------------------------------
+
+
+def _max_in_window(rate, window: float) -> float:
+    # RateLimit: no `period` window holds more than `per_period` sends.
+    return rate.per_period * math.ceil(window / rate.period)
+
+
+def test_member_bucket_honours_both_wecom_limits():
+    assert _max_in_window(c.MEMBER_RATE, 60) <= c.MEMBER_LIMIT_PER_MINUTE
+    assert _max_in_window(c.MEMBER_RATE, 3600) <= c.MEMBER_LIMIT_PER_HOUR
+
+
+def test_robot_bucket_honours_the_robot_limit():
+    assert _max_in_window(c.ROBOT_RATE, 60) <= c.ROBOT_LIMIT_PER_MINUTE
+
+
+def test_rate_keys_per_member_and_per_webhook(adapter: WeComAdapter):
+    user = Outbound(target=Target.user(Platform.WECOM, "ZhangWei"), message=Text(content="x"))
+    group = Outbound(target=Target.group(Platform.WECOM, "leaders"), message=Text(content="x"))
+    update = Outbound(
+        target=Target.user(Platform.WECOM, "ZhangWei"), message=Card(title="t"), reply_token="rc"
+    )
+
+    assert adapter.rate_key(user) == ("wecom:user:ZhangWei", c.MEMBER_RATE)
+    name, shape = adapter.rate_key(group) or ("", None)
+    assert name.startswith("wecom:robot:")
+    assert shape == c.ROBOT_RATE
+    assert "SEKRIT" not in name  # named by a digest, not the key itself
+    assert adapter.rate_key(update) is None
