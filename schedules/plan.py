@@ -320,3 +320,50 @@ def plan_ranking_push(
             key = send_key(info.id, Kind.RANKING, group, f"{event}#{name}")
             sends.append(Send(Kind.RANKING, key, group, message, at))
     return tuple(sends)
+
+
+@dataclass(frozen=True, slots=True)
+class Upcoming:
+    """A planned send, for admins' 'what goes out next' list."""
+
+    at: datetime
+    round_id: int | str
+    kind: Kind
+    department: str | None  # None: the leaders' digest
+    slot_key: str
+    recipients: int
+
+
+def upcoming(
+    state: RoundState,
+    recipients: Mapping[str, Recipients],
+    leader_groups: Sequence[Target],
+    now: datetime,
+    until: datetime,
+    config: ScheduleConfig = ScheduleConfig(),  # frozen, holds no resource
+) -> list[Upcoming]:
+    """Sends planned in (``now``, ``until``] for one round as things stand, in time order.
+
+    Departments that finish before then drop out; a paused round lists only digests.
+    """
+    info = state.info
+    found: list[Upcoming] = []
+    if not state.paused:
+        for progress in state.progress:
+            if progress.finished:
+                continue
+            who = recipients.get(progress.department, Recipients())
+            plan = reminder_plan(
+                progress.deadline, until=until, policy=config.policy, quiet=config.quiet, is_workday=config.is_workday
+            )
+            for slot in plan:
+                at = spread(slot.at, f"{info.id}:{progress.department}:{slot.slot_key}", config.spread_minutes,
+                            quiet=config.quiet)  # fmt: skip
+                if at > now:
+                    count = len(who.members) + (len(who.heads) if slot.escalate else 0)
+                    found.append(Upcoming(at, info.id, Kind.REMIND, progress.department, slot.slot_key, count))
+    if leader_groups:
+        for d in digest_slots(max(now, state.opened_at), until, at=DIGEST_AT, is_workday=config.is_workday):
+            if d.at > now:
+                found.append(Upcoming(d.at, info.id, Kind.DIGEST, None, d.slot_key, len(leader_groups)))
+    return sorted(found, key=lambda u: (u.at, u.department or ""))

@@ -1,6 +1,6 @@
 """Every table, one module per area; importing this registers them all."""
 
 from storage.base import Base
-from storage.models import messaging, tokens
+from storage.models import messaging, schedules, tokens
 
-__all__ = ["Base", "messaging", "tokens"]
+__all__ = ["Base", "messaging", "schedules", "tokens"]
