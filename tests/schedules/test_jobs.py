@@ -385,3 +385,27 @@ def test_parse_groups() -> None:
     )
     with pytest.raises(jobs.ConfigError, match="平台:群标识"):
         jobs.parse_groups(["leaders"])
+
+
+# --- the APScheduler wrapper ------------------------------------------------------------------
+
+
+async def test_scheduler_has_one_fixed_job_and_hands_the_lease_over_on_stop(
+    sessions: async_sessionmaker[Any],
+) -> None:
+    from schedules.scheduler import SWEEP_JOB_ID, Scheduler
+
+    clock = Clock(t(10, 14, 9, 30))
+    rt = runtime(sessions, clock)
+    await jobs.run_sweep(rt)
+    scheduler = Scheduler(rt, sweep_seconds=60)
+    scheduler.start()
+    try:
+        assert [j.id for j in scheduler.jobs()] == [SWEEP_JOB_ID]
+        assert jobs.runtime(rt.holder) is rt
+    finally:
+        await scheduler.stop()
+    assert scheduler.jobs() == []
+    with pytest.raises(jobs.DomainError):
+        jobs.runtime(rt.holder)
+    assert (await jobs.run_sweep(runtime(sessions, clock))).planned  # another process takes over at once
