@@ -14,11 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -43,11 +44,14 @@ from schedules.timing import TZ, next_allowed, snooze_until
 from scoring_core.errors import ConfigError, DomainError
 from storage import outbox
 from storage import schedules as state
+from storage.models.messaging import OutboxRow
 
 log = logging.getLogger(__name__)
 
 #: The one lease all scheduler processes compete for.
 LEASE = "schedules"
+#: Dedupe keys looked up per query (well under every backend's parameter limit).
+_KEY_BATCH = 500
 
 
 @dataclass
@@ -151,10 +155,22 @@ async def run_sweep(rt: ScheduleRuntime) -> SweepReport:
     return SweepReport(True, enqueued, duplicates, missed, tuple(pushed))
 
 
-async def _enqueue(session: AsyncSession, sends: Iterable[Send], now: datetime) -> tuple[int, int]:
+async def _enqueue(session: AsyncSession, sends: Sequence[Send], now: datetime) -> tuple[int, int]:
+    """Enqueue what is not in the outbox yet; returns (new rows, duplicates).
+
+    Every sweep plans the round's notices again (a member added later gets
+    one), so most keys already exist: look them up in bulk first instead
+    of trying a thousand conflicting inserts.  The insert still ignores a
+    conflict, which is what settles a race with another process.
+    """
+    existing: set[str] = set()
+    keys = [s.key for s in sends]
+    for start in range(0, len(keys), _KEY_BATCH):
+        batch = keys[start : start + _KEY_BATCH]
+        existing.update(await session.scalars(select(OutboxRow.dedupe_key).where(OutboxRow.dedupe_key.in_(batch))))
     new = dup = 0
     for send in sends:
-        if await outbox.enqueue(session, send.outbound(), now) is None:
+        if send.key in existing or await outbox.enqueue(session, send.outbound(), now) is None:
             dup += 1
         else:
             new += 1

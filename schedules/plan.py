@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 from bot.events import Platform
 from bot.messages import Card, File, Image, Message, Outbound, Target
@@ -199,6 +200,9 @@ def plan_round(
     """
     if config.quiet.contains(now):
         return SweepPlan()
+    # Departments mostly share a deadline: ask the calendar once per day, not per department.
+    config = replace(config, is_workday=lru_cache(maxsize=4096)(config.is_workday))
+    plans: dict[datetime, tuple[ReminderSlot, ...]] = {}
     info = state.info
     sends: list[Send] = []
     missed: list[Missed] = []
@@ -215,7 +219,11 @@ def plan_round(
             sends.append(Send(Kind.OPENED, send_key(info.id, Kind.OPENED, target, "1"), target, notice, now))
         if state.paused:
             continue
-        sends += _reminders(state, progress, who, now, last_run, snoozes, config, missed)
+        if progress.deadline not in plans:
+            plans[progress.deadline] = reminder_plan(
+                progress.deadline, until=now, policy=config.policy, quiet=config.quiet, is_workday=config.is_workday
+            )
+        sends += _reminders(state, progress, plans[progress.deadline], who, now, last_run, snoozes, config, missed)
         sends += _snooze_returns(state, progress, who, now, last_run, snoozes, config)
 
     digests = digest_slots(state.opened_at, now, at=DIGEST_AT, is_workday=config.is_workday)
@@ -231,6 +239,7 @@ def plan_round(
 def _reminders(
     state: RoundState,
     progress: DepartmentProgress,
+    plan: Sequence[ReminderSlot],
     who: Recipients,
     now: datetime,
     last_run: datetime | None,
@@ -240,9 +249,6 @@ def _reminders(
 ) -> list[Send]:
     info = state.info
     dept = progress.department
-    plan = reminder_plan(
-        progress.deadline, until=now, policy=config.policy, quiet=config.quiet, is_workday=config.is_workday
-    )
     slots = [
         SpreadSlot(
             spread(s.at, f"{info.id}:{dept}:{s.slot_key}", config.spread_minutes, quiet=config.quiet), s.slot_key, s
