@@ -27,22 +27,22 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import select  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.events import Platform  # noqa: E402
-from bot.messages import Outbound, Target, TargetKind  # noqa: E402
-from bot.ratelimit import RateLimiter  # noqa: E402
-from bot.wecom.constants import MEMBER_RATE, ROBOT_RATE  # noqa: E402
-from schedules import jobs  # noqa: E402
-from schedules.content import DepartmentProgress, PartCount, RoundInfo  # noqa: E402
-from schedules.plan import Recipients, RoundState, ScheduleConfig  # noqa: E402
-from schedules.source import RoundSnapshot  # noqa: E402
-from schedules.timing import at_local, deadline_at  # noqa: E402
-from storage import schedules as state  # noqa: E402
-from storage.engine import create_engine, session_factory  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.models.messaging import OutboxRow  # noqa: E402
+from bot.events import Platform
+from bot.messages import Outbound, Target, TargetKind
+from bot.ratelimit import RateLimiter
+from bot.wecom.constants import MEMBER_RATE, ROBOT_RATE
+from schedules import jobs
+from schedules.content import DepartmentProgress, PartCount, RoundInfo
+from schedules.plan import Recipients, RoundState, ScheduleConfig
+from schedules.source import RoundSnapshot
+from schedules.timing import at_local, deadline_at
+from storage import schedules as state
+from storage.engine import create_engine, session_factory
+from storage.migrate import upgrade
+from storage.models.messaging import OutboxRow
 
 DEPARTMENTS = 500
 TASKS_PER_DEPARTMENT = 20  # 2 parts x 10 units: 10,000 open tasks in all
@@ -132,12 +132,17 @@ async def main(url: str | None) -> None:
         async with sessions.begin() as s:
             await state.acquire_lease(s, jobs.LEASE, rt.holder, clock(), clock())
             await state.set_last_run(s, jobs.LEASE, clock())
-        print(f"{DEPARTMENTS} departments, {DEPARTMENTS * TASKS_PER_DEPARTMENT} open tasks, "
-              f"{DEPARTMENTS * SCORERS} scorers, {DEPARTMENTS * HEADS} heads; database {engine.dialect.name}")
+        print(
+            f"{DEPARTMENTS} departments, {DEPARTMENTS * TASKS_PER_DEPARTMENT} open tasks, "
+            f"{DEPARTMENTS * SCORERS} scorers, {DEPARTMENTS * HEADS} heads; database {engine.dialect.name}"
+        )
         for label, now, last in [
             ("round opened (notices)", at_local(date(2020, 9, 28), time(10, 1)), None),
-            ("overdue 09:30 (reminders + heads)", at_local(date(2020, 10, 15), time(9, 36)),
-             at_local(date(2020, 10, 15), time(9, 0))),
+            (
+                "overdue 09:30 (reminders + heads)",
+                at_local(date(2020, 10, 15), time(9, 36)),
+                at_local(date(2020, 10, 15), time(9, 0)),
+            ),
             ("digest 17:30", at_local(date(2020, 10, 15), time(17, 31)), at_local(date(2020, 10, 15), time(17, 0))),
         ]:
             if last is not None:
@@ -145,16 +150,20 @@ async def main(url: str | None) -> None:
                     await state.set_last_run(s, jobs.LEASE, last)
             clock.now = now
             report, elapsed, peak = await timed_sweep(rt)
-            print(f"{label}: {report.enqueued} rows in {elapsed:.2f} s "
-                  f"({report.enqueued / elapsed:.0f}/s), peak memory {peak / 2**20:.1f} MiB")
+            print(
+                f"{label}: {report.enqueued} rows in {elapsed:.2f} s "
+                f"({report.enqueued / elapsed:.0f}/s), peak memory {peak / 2**20:.1f} MiB"
+            )
         async with sessions() as s:
             rows = list(await s.scalars(select(OutboxRow).order_by(OutboxRow.id)))
         outbounds = [Outbound.model_validate_json(r.message) for r in rows]
         started = wallclock.perf_counter()
         drain = drain_seconds(outbounds)
         groups_rows = sum(o.target.kind is TargetKind.GROUP for o in outbounds)
-        print(f"drain of {len(outbounds)} rows ({groups_rows} to the leaders' robot) at WeCom's limits: "
-              f"{drain:.0f} s simulated (computed in {wallclock.perf_counter() - started:.2f} s)")
+        print(
+            f"drain of {len(outbounds)} rows ({groups_rows} to the leaders' robot) at WeCom's limits: "
+            f"{drain:.0f} s simulated (computed in {wallclock.perf_counter() - started:.2f} s)"
+        )
         await engine.dispose()
 
 
