@@ -30,6 +30,7 @@ from schedules.scheduler import Scheduler
 from schedules.wiring import build_runtime
 from scoring_core.errors import ConfigError
 from storage.engine import create_engine, session_factory
+from storage.files import load_directory, load_scheme
 from storage.migrate import upgrade
 from storage.outbox import WAKE_INFO_KEY
 
@@ -59,8 +60,13 @@ def default_handler() -> Handler:
 
 
 def load_services(settings: Settings) -> Services:
-    """Hook for scoring_core's loaders: read the scheme and directory files here."""
-    return Services()
+    """The scheme and directory (the bundled ones unless the settings name files).
+
+    Read once when the app is built: a bad file stops the start with a
+    ConfigError naming the place, instead of failing on the first message.
+    """
+    scheme = load_scheme(settings.scheme_path)
+    return Services(scheme=scheme, directory=load_directory(scheme, settings.directory_path))
 
 
 def create_app(
@@ -202,9 +208,7 @@ async def _schedules(app: web.Application) -> AsyncIterator[None]:
 
 def _events(handler: Handler) -> Callable[[web.Application], AsyncIterator[None]]:
     async def _ctx(app: web.Application) -> AsyncIterator[None]:
-        dispatcher = EventDispatcher(
-            app[SESSIONS], handler, clock=app[CLOCK], services=app[SERVICES]
-        )
+        dispatcher = EventDispatcher(app[SESSIONS], handler, clock=app[CLOCK], services=app[SERVICES])
         app[EVENTS] = dispatcher
         await dispatcher.resume()
         try:

@@ -94,6 +94,8 @@ class EventDispatcher:
             await asyncio.wait_for(self.join(), grace)
         except TimeoutError:
             workers = list(self._workers.values())
+            if not workers:
+                return
             log.warning("cancelling %d handlers still running at shutdown", len(workers))
             for task in workers:
                 task.cancel()
@@ -127,9 +129,7 @@ class EventDispatcher:
                 await self._fail(event, "handling kept failing", APOLOGY)
                 return
             async with self._sessions.begin() as session:
-                ctx = Context(
-                    session=session, event=event, clock=self._clock, services=self._services
-                )
+                ctx = Context(session=session, event=event, clock=self._clock, services=self._services)
                 await self._handler(ctx)
                 await inbox.mark(session, key, EventStatus.HANDLED, self._clock())
         except ScorebotError as exc:

@@ -74,6 +74,9 @@ class OutboxDispatcher:
         self._policy = policy or OutboxPolicy()
         self._limiter = limiter or RateLimiter()
         self._wake = asyncio.Event()
+        # One pass at a time per process: a pass asked for (tests, admin
+        # "send now") waits for the running one instead of racing it.
+        self._pass = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
@@ -116,6 +119,10 @@ class OutboxDispatcher:
 
     async def run_once(self) -> int:
         """One pass over the due rows; returns how many were sent."""
+        async with self._pass:
+            return await self._run_pass()
+
+    async def _run_pass(self) -> int:
         now = self._clock()
         async with self._sessions() as session:
             rows = await outbox.due(session, now, self._policy.batch)
@@ -167,9 +174,7 @@ class OutboxDispatcher:
                 return OutboxStatus.PENDING
 
         async with self._sessions.begin() as session:
-            claimed = await outbox.claim(
-                session, row.id, now, now + timedelta(seconds=policy.lease)
-            )
+            claimed = await outbox.claim(session, row.id, now, now + timedelta(seconds=policy.lease))
         if not claimed:  # another sender has it
             if rate is not None:
                 self._limiter.release(rate[0])
@@ -205,9 +210,7 @@ class OutboxDispatcher:
         delay = self._policy.retry_delay(attempts, retry_after)
         log.warning("outbox row %s: retry in %.0fs (%s)", row_id, delay, error)
         async with self._sessions.begin() as session:
-            await outbox.mark_retry(
-                session, row_id, self._clock() + timedelta(seconds=delay), error
-            )
+            await outbox.mark_retry(session, row_id, self._clock() + timedelta(seconds=delay), error)
         return OutboxStatus.PENDING
 
     async def _give_up(self, row: OutboxRow, error: str) -> OutboxStatus:

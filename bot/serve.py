@@ -33,9 +33,7 @@ def sandbox_address(settings: Settings) -> str:
 def serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k in ("host", "port") if (v := getattr(args, k, None)) is not None}
     settings = load_settings(**overrides)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.sandbox_enabled:
         print(f"沙盒已启用，请在浏览器打开：{sandbox_address(settings)}", flush=True)
 

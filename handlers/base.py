@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.events import InboundEvent
 from bot.messages import Message, Outbound, Target
+from scoring_core.directory import Directory
+from scoring_core.scheme import Scheme
 from storage import outbox
 
 
@@ -29,14 +30,11 @@ def chat_of(event: InboundEvent) -> Target:
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """Read-only things every handler may need, built once by the app factory.
+    """Read-only things every handler may need, built once by the app factory
+    (``bot.app.load_services``, held under ``bot.app.SERVICES``)."""
 
-    ``scheme`` and ``directory`` are placeholders until scoring_core's
-    loaders land; the app factory fills them (``bot.app.SERVICES``).
-    """
-
-    scheme: Any = None
-    directory: Any = None
+    scheme: Scheme | None = None
+    directory: Directory | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +60,9 @@ class Context:
         single-use, so ask for it on one reply per event.
         """
         token = self.event.reply_token if in_place else None
-        await outbox.enqueue(
-            self.session, Outbound(target=self.chat, message=message, reply_token=token), self.now
-        )
+        await outbox.enqueue(self.session, Outbound(target=self.chat, message=message, reply_token=token), self.now)
 
-    async def send(
-        self, target: Target, message: Message, *, dedupe_key: str | None = None
-    ) -> bool:
+    async def send(self, target: Target, message: Message, *, dedupe_key: str | None = None) -> bool:
         """Message someone else (a department's other members, a leaders' group).
 
         With a ``dedupe_key`` a second send of the same key is dropped;

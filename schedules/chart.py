@@ -80,9 +80,7 @@ def find_cjk_font(families: tuple[str, ...] = CJK_FAMILIES) -> CjkFont:
 
     for family in families:
         try:
-            found = font_manager.findfont(
-                font_manager.FontProperties(family=family), fallback_to_default=False
-            )
+            found = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
         except ValueError:  # matplotlib's "not found" when fallback is off
             continue
         return CjkFont(family, str(found), int(getattr(found, "face_index", 0)))
@@ -103,9 +101,7 @@ def _text_width_em(text: str) -> float:
     return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.6 for c in text)
 
 
-def ranking_figure(
-    rows: Sequence[tuple[str, Decimal]], title: str, *, font: CjkFont | None = None
-) -> Figure:
+def ranking_figure(rows: Sequence[tuple[str, Decimal]], title: str, *, font: CjkFont | None = None) -> Figure:
     """The chart as a matplotlib Figure (for tests and for ``render_ranking_chart``).
 
     ``rows`` are (unit name, total) in ranking order; the first is drawn at

@@ -78,9 +78,7 @@ def add_working_days(day: date, n: int, *, is_workday: WorkdayFn = is_working_da
     return day
 
 
-def working_days_before(
-    deadline: date, n: int, *, is_workday: WorkdayFn = is_working_day
-) -> tuple[date, ...]:
+def working_days_before(deadline: date, n: int, *, is_workday: WorkdayFn = is_working_day) -> tuple[date, ...]:
     """The ``n`` working days strictly before ``deadline``, earliest first."""
     if n < 0:
         raise ValueError("n must be >= 0")
@@ -300,11 +298,7 @@ def reminder_plan(
         slots.append(ReminderSlot(when, stage, slot_key(when), escalate))
 
     run_up = working_days_before(due_day, policy.before_working_days, is_workday=is_workday)
-    last_day = (
-        last_working_day_before(due_day, is_workday=is_workday)
-        if policy.last_day_at is not None
-        else None
-    )
+    last_day = last_working_day_before(due_day, is_workday=is_workday) if policy.last_day_at is not None else None
     for day in run_up:
         if day != last_day:
             add(day, policy.before_at, Stage.BEFORE)
@@ -345,9 +339,7 @@ def digest_slots(
     return tuple(found)
 
 
-def next_digest_after(
-    now: datetime, *, at: time = DIGEST_AT, is_workday: WorkdayFn = is_working_day
-) -> datetime:
+def next_digest_after(now: datetime, *, at: time = DIGEST_AT, is_workday: WorkdayFn = is_working_day) -> datetime:
     """The first digest time strictly after ``now``."""
     now = _local(now)
     day = now.date()

@@ -46,8 +46,6 @@ def create_engine(url: str) -> AsyncEngine:
     return engine
 
 
-def session_factory(
-    engine: AsyncEngine, *, info: dict[str, Any] | None = None
-) -> async_sessionmaker[Any]:
+def session_factory(engine: AsyncEngine, *, info: dict[str, Any] | None = None) -> async_sessionmaker[Any]:
     """``info`` is copied into every session (the outbox's wake callback rides there)."""
     return async_sessionmaker(engine, expire_on_commit=False, info=info)

@@ -37,11 +37,7 @@ def encode_event(event: InboundEvent) -> str:
         "card_id": event.card_id,
         "reply_token": event.reply_token,
         "file_name": event.file_name,
-        "file_data": (
-            base64.b64encode(event.file_data).decode("ascii")
-            if event.file_data is not None
-            else None
-        ),
+        "file_data": (base64.b64encode(event.file_data).decode("ascii") if event.file_data is not None else None),
     }
     return json.dumps(data, ensure_ascii=False)
 
@@ -92,9 +88,7 @@ async def start_attempt(session: AsyncSession, dedupe_key: str) -> int:
         .where(InboundEventRow.dedupe_key == dedupe_key)
         .values(attempts=InboundEventRow.attempts + 1)
     )
-    attempts = await session.scalar(
-        select(InboundEventRow.attempts).where(InboundEventRow.dedupe_key == dedupe_key)
-    )
+    attempts = await session.scalar(select(InboundEventRow.attempts).where(InboundEventRow.dedupe_key == dedupe_key))
     return int(attempts or 0)
 
 

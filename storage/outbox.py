@@ -76,9 +76,7 @@ def decode(row: OutboxRow) -> Outbound:
 
 
 def target_of(row: OutboxRow) -> Target:
-    return Target(
-        platform=Platform(row.target_platform), kind=TargetKind(row.target_kind), id=row.target_id
-    )
+    return Target(platform=Platform(row.target_platform), kind=TargetKind(row.target_kind), id=row.target_id)
 
 
 def _earlier_open(now: datetime | None) -> Any:
@@ -154,9 +152,7 @@ async def postpone(session: AsyncSession, row_id: int, until: datetime) -> None:
     )
 
 
-async def mark_sent(
-    session: AsyncSession, row_id: int, now: datetime, platform_message_id: str | None
-) -> None:
+async def mark_sent(session: AsyncSession, row_id: int, now: datetime, platform_message_id: str | None) -> None:
     await session.execute(
         update(OutboxRow)
         .where(OutboxRow.id == row_id)
@@ -179,9 +175,7 @@ async def mark_retry(session: AsyncSession, row_id: int, at: datetime, error: st
 
 async def mark_failed(session: AsyncSession, row_id: int, error: str) -> None:
     await session.execute(
-        update(OutboxRow)
-        .where(OutboxRow.id == row_id)
-        .values(status=OutboxStatus.FAILED.value, last_error=error)
+        update(OutboxRow).where(OutboxRow.id == row_id).values(status=OutboxStatus.FAILED.value, last_error=error)
     )
 
 

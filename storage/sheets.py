@@ -109,7 +109,9 @@ def ranking_workbook(
     ranking.title = "排名"
     ranking.append([title])
     ranking["A1"].font = Font(bold=True, size=14)
-    ranking.append(["状态", "评分已齐全" if standing.complete else f"暂定：尚缺 {len(standing.missing)} 条评分，按 0 分计"])
+    ranking.append(
+        ["状态", "评分已齐全" if standing.complete else f"暂定：尚缺 {len(standing.missing)} 条评分，按 0 分计"]
+    )
     ranking.append(["名次", "单位", "总分", "项目得分", "加分", "扣分", "否决", "否决理由", "缺评分条数"])
     for r in standing.results:
         ranking.append(

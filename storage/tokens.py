@@ -35,9 +35,7 @@ class TokenStore(Protocol):
         """The stored token, expired or not; None when there is none."""
         ...
 
-    async def replace(
-        self, platform: str, app_key: str, new: StoredToken, *, expected: str | None
-    ) -> bool:
+    async def replace(self, platform: str, app_key: str, new: StoredToken, *, expected: str | None) -> bool:
         """Store ``new`` if the current value is ``expected`` (None: no row yet).
 
         Returns False when another writer got there first; read again then.
@@ -54,9 +52,7 @@ class MemoryTokenStore:
     async def get(self, platform: str, app_key: str) -> StoredToken | None:
         return self._rows.get((platform, app_key))
 
-    async def replace(
-        self, platform: str, app_key: str, new: StoredToken, *, expected: str | None
-    ) -> bool:
+    async def replace(self, platform: str, app_key: str, new: StoredToken, *, expected: str | None) -> bool:
         current = self._rows.get((platform, app_key))
         if (current.value if current else None) != expected:
             return False
@@ -90,15 +86,11 @@ class SqlTokenStore:
     async def get(self, platform: str, app_key: str) -> StoredToken | None:
         async with self._sessions() as session:
             row = await session.scalar(
-                select(AccessToken).where(
-                    AccessToken.platform == platform, AccessToken.app_key == app_key
-                )
+                select(AccessToken).where(AccessToken.platform == platform, AccessToken.app_key == app_key)
             )
             return StoredToken(row.value, row.expires_at) if row is not None else None
 
-    async def replace(
-        self, platform: str, app_key: str, new: StoredToken, *, expected: str | None
-    ) -> bool:
+    async def replace(self, platform: str, app_key: str, new: StoredToken, *, expected: str | None) -> bool:
         now = datetime.now(UTC)
         async with self._sessions() as session:
             if expected is None:

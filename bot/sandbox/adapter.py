@@ -103,8 +103,7 @@ class SandboxAdapter(Adapter):
             posted = PostedEvent.model_validate_json(await request.read())
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
-                for e in exc.errors(include_url=False)
+                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors(include_url=False)
             )
             return _json({"error": f"请求内容有误：{problems}"}, status=400)
         accepted = await self._sink.accept(posted.to_event(self._clock()))
@@ -132,9 +131,7 @@ class SandboxAdapter(Adapter):
     async def _read(self, kind: TargetKind, target_id: str, after: int) -> list[dict[str, Any]]:
         async with self._sessions()() as session:
             rows = await deliveries.after(session, kind.value, target_id, after)
-        return [
-            {"id": r.id, "at": r.created_at.isoformat(), "view": json.loads(r.view)} for r in rows
-        ]
+        return [{"id": r.id, "at": r.created_at.isoformat(), "view": json.loads(r.view)} for r in rows]
 
 
 def _json(data: Any, *, status: int = 200) -> web.Response:

@@ -1,10 +1,13 @@
-"""Who can be picked on the sandbox page."""
+"""Who can be picked on the sandbox page: the directory's members with a sandbox id."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from scoring_core.directory import Directory, Role
+
+ROLE_LABELS = {Role.SCORER: "评分人", Role.HEAD: "负责人", Role.ADMIN: "管理员", Role.LEADER: "领导"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,12 +21,18 @@ class Member:
 MemberLister = Callable[[], Sequence[Member]]
 
 
-def members_from_directory(directory: Any) -> list[Member]:
-    """The directory's members as the page lists them.
-
-    Hook for the directory loader: until it lands there is no directory and
-    the page offers a free user-id box only.
-    """
+def members_from_directory(directory: Directory | None) -> list[Member]:
+    """Every member with a ``sandbox`` id, in directory order (none without a directory)."""
     if directory is None:
         return []
-    return []
+    return [
+        Member(
+            user_id=m.ids["sandbox"],
+            name=m.name,
+            department=department.name,
+            role=ROLE_LABELS.get(m.role, str(m.role)),
+        )
+        for department in directory.departments
+        for m in department.members
+        if "sandbox" in m.ids
+    ]

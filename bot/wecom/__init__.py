@@ -32,9 +32,7 @@ class Deps(Protocol):
 
 def create_adapter(deps: Deps) -> WeComAdapter:
     """The app factory's entry point: tokens shared through the database."""
-    return WeComAdapter(
-        deps.settings, deps.http, SqlTokenStore(deps.sessions), deps.sink, clock=deps.clock
-    )
+    return WeComAdapter(deps.settings, deps.http, SqlTokenStore(deps.sessions), deps.sink, clock=deps.clock)
 
 
 __all__ = ["CALLBACK_PATH", "Deps", "WeComAdapter", "create_adapter"]

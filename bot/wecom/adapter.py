@@ -68,9 +68,7 @@ class WeComAdapter(Adapter):
 
     async def _verify_url(self, request: web.Request) -> web.Response:
         try:
-            sig, ts, nonce, echostr = self._query(
-                request, "msg_signature", "timestamp", "nonce", "echostr"
-            )
+            sig, ts, nonce, echostr = self._query(request, "msg_signature", "timestamp", "nonce", "echostr")
             plain = self._crypto.open_echo(
                 msg_signature=sig, timestamp=ts, nonce=nonce, echostr=echostr, now=self._clock()
             )
@@ -118,11 +116,7 @@ class WeComAdapter(Adapter):
         if target.kind is TargetKind.GROUP:
             key = self.config.robot_keys.get(target.id)
             # Bucket per webhook (two group ids may share one), named by a digest.
-            name = (
-                hashlib.sha256(key.get_secret_value().encode()).hexdigest()[:16]
-                if key is not None
-                else target.id
-            )
+            name = hashlib.sha256(key.get_secret_value().encode()).hexdigest()[:16] if key is not None else target.id
             return f"wecom:robot:{name}", c.ROBOT_RATE
         if outbound.reply_token and isinstance(outbound.message, Card):
             # Updating the clicked card is not a new message to the member
@@ -180,9 +174,7 @@ class WeComAdapter(Adapter):
         return await self._send_media(user, message)
 
     async def _send(self, user: str, msgtype: str, body: dict[str, Any]) -> dict[str, Any]:
-        return await self.client.send_message(
-            app_message(self.config.agent_id, user, msgtype, body)
-        )
+        return await self.client.send_message(app_message(self.config.agent_id, user, msgtype, body))
 
     async def _send_parts(self, user: str, msgtype: str, content: str, limit: int) -> SendResult:
         # If a later part fails, the outbox resends all: WeCom's duplicate
@@ -248,6 +240,4 @@ class WeComAdapter(Adapter):
             )
         media_id = await self.client.upload_media(message.kind, message.filename, message.data)
         answer = await self._send(user, message.kind, {"media_id": media_id})
-        return SendResult(
-            platform_message_id=str(answer.get("msgid", "")) or None, detail=f"{message.kind} media"
-        )
+        return SendResult(platform_message_id=str(answer.get("msgid", "")) or None, detail=f"{message.kind} media")

@@ -172,6 +172,4 @@ class MultipleInteractionCard(_CardBase):
     submit_button: SubmitButton
 
 
-TemplateCard = (
-    TextNoticeCard | ButtonInteractionCard | VoteInteractionCard | MultipleInteractionCard
-)
+TemplateCard = TextNoticeCard | ButtonInteractionCard | VoteInteractionCard | MultipleInteractionCard

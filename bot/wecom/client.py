@@ -140,9 +140,7 @@ class WeComClient:
         return await self.post_json("message/send", c.PATH_MESSAGE_SEND, body)
 
     async def update_template_card(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await self.post_json(
-            "message/update_template_card", c.PATH_UPDATE_TEMPLATE_CARD, body
-        )
+        return await self.post_json("message/update_template_card", c.PATH_UPDATE_TEMPLATE_CARD, body)
 
     async def upload_media(self, media_type: str, filename: str, data: bytes) -> str:
         """Upload a temporary media file (valid 3 days); its ``media_id``."""

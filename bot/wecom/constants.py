@@ -57,9 +57,7 @@ CARD_BUTTON_TEXT_MAX_CHARS: Final = 10  # UNCONFIRMED ("建议不超过10个字"
 CARD_REPLACE_NAME_MAX_CHARS: Final = 20  # update_template_card button.replace_name, UNCONFIRMED
 CARD_KEY_MAX_BYTES: Final = 1024
 CARD_TASK_ID_MAX_BYTES: Final = 128
-CARD_TASK_ID_ALPHABET: Final = frozenset(
-    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-@"
-)
+CARD_TASK_ID_ALPHABET: Final = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-@")
 CARD_VOTE_MAX_OPTIONS: Final = 20
 CARD_SELECT_MAX: Final = 3
 CARD_SELECT_MAX_OPTIONS: Final = 10

@@ -69,30 +69,22 @@ class CallbackCrypto:
         if abs(now.timestamp() - sent) > c.CALLBACK_MAX_SKEW_SECONDS:
             raise CallbackRejected("stale timestamp", status=403)
 
-    def check_signature(
-        self, msg_signature: str, timestamp: str, nonce: str, encrypted: str
-    ) -> None:
+    def check_signature(self, msg_signature: str, timestamp: str, nonce: str, encrypted: str) -> None:
         expected = signature(self._token, timestamp, nonce, encrypted)
         if not hmac.compare_digest(expected.encode(), msg_signature.encode()):
             raise CallbackRejected("bad signature", status=403)
 
-    def open(
-        self, *, msg_signature: str, timestamp: str, nonce: str, encrypted: str, now: datetime
-    ) -> str:
+    def open(self, *, msg_signature: str, timestamp: str, nonce: str, encrypted: str, now: datetime) -> str:
         """Check the timestamp and signature, then decrypt: the plaintext message."""
         self.check_timestamp(timestamp, now)
         self.check_signature(msg_signature, timestamp, nonce, encrypted)
         try:
-            plain = self._crypto.decrypt_message(
-                {"Encrypt": encrypted}, msg_signature, timestamp, nonce
-            )
+            plain = self._crypto.decrypt_message({"Encrypt": encrypted}, msg_signature, timestamp, nonce)
         except _DECRYPT_ERRORS as exc:
             raise CallbackRejected(f"cannot decrypt: {type(exc).__name__}") from None
         return str(to_text(plain))
 
-    def open_echo(
-        self, *, msg_signature: str, timestamp: str, nonce: str, echostr: str, now: datetime
-    ) -> str:
+    def open_echo(self, *, msg_signature: str, timestamp: str, nonce: str, echostr: str, now: datetime) -> str:
         """URL verification: the decrypted ``echostr`` to answer verbatim."""
         self.check_timestamp(timestamp, now)
         self.check_signature(msg_signature, timestamp, nonce, echostr)

@@ -92,9 +92,7 @@ def check_response(payload: Any, *, action: str) -> dict[str, Any]:
             retry_after=0.0,
         )
     if errcode in (API_FREQUENCY, API_CONCURRENCY):
-        retry_after = (
-            c.RETRY_AFTER_RATE_LIMIT if errcode == API_FREQUENCY else c.RETRY_AFTER_CONCURRENCY
-        )
+        retry_after = c.RETRY_AFTER_RATE_LIMIT if errcode == API_FREQUENCY else c.RETRY_AFTER_CONCURRENCY
         log.warning("wecom %s: rate limited errcode=%s errmsg=%s", action, errcode, errmsg)
         raise RateLimited(
             "企业微信接口调用过于频繁，稍后重试",

@@ -31,9 +31,7 @@ async def request(
 ) -> dict[str, Any]:
     """Call WeCom and return the answer's JSON object when ``errcode`` is 0."""
     try:
-        async with session.request(
-            method, url, params=params, json=json_body, data=data, timeout=_TIMEOUT
-        ) as response:
+        async with session.request(method, url, params=params, json=json_body, data=data, timeout=_TIMEOUT) as response:
             raw = await response.read()
             status = response.status
     except (aiohttp.ClientError, TimeoutError) as exc:

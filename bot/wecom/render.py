@@ -77,11 +77,7 @@ def task_id_for(card_id: str | None) -> str:
     """A valid WeCom task_id: the card's own id when it fits, else a stable digest of it."""
     if card_id is None:
         return uuid.uuid4().hex
-    if (
-        card_id
-        and set(card_id) <= c.CARD_TASK_ID_ALPHABET
-        and len(card_id.encode("utf-8")) <= c.CARD_TASK_ID_MAX_BYTES
-    ):
+    if card_id and set(card_id) <= c.CARD_TASK_ID_ALPHABET and len(card_id.encode("utf-8")) <= c.CARD_TASK_ID_MAX_BYTES:
         return card_id
     return "h-" + hashlib.sha256(card_id.encode("utf-8")).hexdigest()
 
@@ -117,9 +113,7 @@ def render_card(card: Card, *, card_url: str | None) -> cards.TemplateCard | Non
     if buttons:
         return cards.ButtonInteractionCard(
             task_id=task_id_for(card.card_id),
-            button_list=[
-                cards.Button(text=b.text, key=b.key, style=_STYLE[b.style]) for b in buttons
-            ],
+            button_list=[cards.Button(text=b.text, key=b.key, style=_STYLE[b.style]) for b in buttons],
             **common,
         )
     if card_url:
@@ -139,10 +133,7 @@ def card_markdown(card: Card, *, with_commands: bool) -> str:
     out.extend(f"{k}：{v}" for k, v in card.fields)
     out.extend(card.lines)
     if with_commands and card.buttons:
-        out.append(
-            MORE_COMMANDS_PREFIX.replace("其余", "可")
-            + "；".join(f"{b.text}（{b.key}）" for b in card.buttons)
-        )
+        out.append(MORE_COMMANDS_PREFIX.replace("其余", "可") + "；".join(f"{b.text}（{b.key}）" for b in card.buttons))
     return "\n".join(out)
 
 

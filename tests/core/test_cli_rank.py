@@ -62,18 +62,7 @@ def test_json_gives_the_totals_and_ranks_the_rules_give(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, scheme: Scheme, small: Directory, small_file: Path
 ) -> None:
     drop = {("甲局", "16", "市人社局"), ("甲局", "16", "市民政局"), ("乙局", "12", "市消防救援支队")}
-    rows = full_rows(scheme, small, drop) + [
-        ["甲局", "16", "市人社局", "3.5", "窗口未进驻", ""],
-        ["甲局", "16", "市民政局", "3", "站点未覆盖", ""],
-        ["乙局", "12", "", "3.5", "演练未按期", ""],
-        ["甲局", "B1", "市委平安办", "6", "经验获市委主要领导批示", ""],
-        ["甲局", "B4", "市委平安办", "3", "受省通报表扬", ""],
-        ["丙局", "D8", "市应急管理局", "", "重大安全事故", ""],
-        ["丙局", "D8", "市公安局", "2", "重大刑事案件", ""],
-        ["丁局", "D9", "市纪委市监委", "3", "班子成员违纪", "王某-案1"],
-        ["丁局", "D9", "市法院", "2", "班子成员违法", "王某-案1"],
-        ["市公安局", "V2", "市委平安办", "", "发生特大刑事案件", ""],
-    ]
+    rows = [*full_rows(scheme, small, drop), ["甲局", "16", "市人社局", "3.5", "窗口未进驻", ""], ["甲局", "16", "市民政局", "3", "站点未覆盖", ""], ["乙局", "12", "", "3.5", "演练未按期", ""], ["甲局", "B1", "市委平安办", "6", "经验获市委主要领导批示", ""], ["甲局", "B4", "市委平安办", "3", "受省通报表扬", ""], ["丙局", "D8", "市应急管理局", "", "重大安全事故", ""], ["丙局", "D8", "市公安局", "2", "重大刑事案件", ""], ["丁局", "D9", "市纪委市监委", "3", "班子成员违纪", "王某-案1"], ["丁局", "D9", "市法院", "2", "班子成员违法", "王某-案1"], ["市公安局", "V2", "市委平安办", "", "发生特大刑事案件", ""]]
     sheet = write_csv(tmp_path / "hand.csv", rows, bom=True)
     code, out, _ = run(capsys, "--scores", str(sheet), "--directory", str(small_file), "--format", "json", "--final")
     data = json.loads(out)
@@ -91,7 +80,12 @@ def test_json_gives_the_totals_and_ranks_the_rules_give(
         [5, "市公安局", "400", True],
     ]
     first = data["units"][0]
-    assert (first["bonus"], first["deduction"], first["parts"]["16"], first["parts_total"]) == ("8", "0", "3.5", "399.5")
+    assert (first["bonus"], first["deduction"], first["parts"]["16"], first["parts_total"]) == (
+        "8",
+        "0",
+        "3.5",
+        "399.5",
+    )
     assert [[a["code"], a["raw"], a["counted"]] for a in first["adjustments"]] == [["B1", "6", "6"], ["B4", "3", "2"]]
     assert data["units"][4]["veto_reasons"] == ["V2 发生特大刑事案件"]
 
@@ -107,7 +101,8 @@ def test_missing_scores_rank_provisionally_and_final_refuses(
         False,
         [{"unit": "丙局", "code": "32.1", "scorer": "综合协调办公室"}],
     )
-    assert data["units"][-1]["unit"] == "丙局" and data["units"][-1]["total"] == "360"
+    assert data["units"][-1]["unit"] == "丙局"
+    assert data["units"][-1]["total"] == "360"
     code, out, err = run(capsys, "--scores", str(sheet), "--directory", str(small_file), "--final")
     assert (code, out) == (2, "")
     assert err == "评分未齐全，不能作正式排名（--final）。缺少：\n  丙局 第32.1项（综合协调办公室）\n"
@@ -179,9 +174,18 @@ def test_an_xlsx_sheet_with_numeric_cells_is_read_exactly(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("单位,编号\n", "评分表表头有误，未作任何计算：\n  第1行：缺少列 unit、code、score；不认识的列 单位、编号。表头应为：unit,code,scorer,score,note,case\n"),
-        ("unit,code,score,weight\n", "评分表表头有误，未作任何计算：\n  第1行：不认识的列 weight。表头应为：unit,code,scorer,score,note,case\n"),
-        ("unit,code\n", "评分表表头有误，未作任何计算：\n  第1行：缺少列 score。表头应为：unit,code,scorer,score,note,case\n"),
+        (
+            "单位,编号\n",
+            "评分表表头有误，未作任何计算：\n  第1行：缺少列 unit、code、score；不认识的列 单位、编号。表头应为：unit,code,scorer,score,note,case\n",
+        ),
+        (
+            "unit,code,score,weight\n",
+            "评分表表头有误，未作任何计算：\n  第1行：不认识的列 weight。表头应为：unit,code,scorer,score,note,case\n",
+        ),
+        (
+            "unit,code\n",
+            "评分表表头有误，未作任何计算：\n  第1行：缺少列 score。表头应为：unit,code,scorer,score,note,case\n",
+        ),
     ],
 )
 def test_a_bad_header_is_explained(
@@ -194,9 +198,15 @@ def test_a_bad_header_is_explained(
 
 
 def test_files_that_cannot_be_read_are_explained(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert run(capsys, "--scores", str(tmp_path / "none.csv"))[2] == f"无法读取评分表：\n  {tmp_path / 'none.csv'}：文件不存在\n"
+    assert (
+        run(capsys, "--scores", str(tmp_path / "none.csv"))[2]
+        == f"无法读取评分表：\n  {tmp_path / 'none.csv'}：文件不存在\n"
+    )
     gbk = tmp_path / "gbk.csv"
     gbk.write_bytes("unit,code,scorer,score,note,case\n甲局,12,,4,,\n".encode("gbk"))
-    assert run(capsys, "--scores", str(gbk))[2] == f"无法读取评分表：\n  {gbk}：CSV 须为 UTF-8 编码（Excel 中“另存为 CSV UTF-8”）\n"
+    assert (
+        run(capsys, "--scores", str(gbk))[2]
+        == f"无法读取评分表：\n  {gbk}：CSV 须为 UTF-8 编码（Excel 中“另存为 CSV UTF-8”）\n"
+    )
     code, _, err = run(capsys, "--scores", str(SAMPLE), "--scheme", str(tmp_path / "no.yaml"))
     assert (code, err) == (2, f"找不到考核方案文件：{tmp_path / 'no.yaml'}\n")

@@ -169,9 +169,7 @@ class WeComEmulator:
             return refused
         upload = await self._read_upload(request)
         self.uploads.append(upload)
-        return self._answer(
-            type=upload.media_type, media_id=f"media-{next(self._ids)}", created_at="0"
-        )
+        return self._answer(type=upload.media_type, media_id=f"media-{next(self._ids)}", created_at="0")
 
     async def _robot_send(self, request: web.Request) -> web.Response:
         queued = self._queued(request)
@@ -237,17 +235,13 @@ class CallbackSender:
     def sign(self, timestamp: str, nonce: str, encrypted: str, token: str | None = None) -> str:
         return signature(token or self._token, timestamp, nonce, encrypted)
 
-    async def _send(
-        self, method: str, params: dict[str, str], body: str | None = None
-    ) -> CallbackResult:
+    async def _send(self, method: str, params: dict[str, str], body: str | None = None) -> CallbackResult:
         started = time.perf_counter()
         async with self._session.request(method, self._url, params=params, data=body) as resp:
             text = await resp.text()
         return CallbackResult(resp.status, text, time.perf_counter() - started)
 
-    async def verify_url(
-        self, echo: str, *, timestamp: str, token: str | None = None
-    ) -> CallbackResult:
+    async def verify_url(self, echo: str, *, timestamp: str, token: str | None = None) -> CallbackResult:
         nonce = str(next(self._nonces))
         echostr = self.encrypt(echo, timestamp=timestamp, nonce=nonce)
         params = {

@@ -23,17 +23,13 @@ ZHANG = Target.user(Platform.WECOM, "zhang")
 
 
 def _busy(retry_after: float | None = None) -> PlatformError:
-    return RateLimited(
-        "发送太频繁", platform="wecom", errcode=45009, transient=True, retry_after=retry_after
-    )
+    return RateLimited("发送太频繁", platform="wecom", errcode=45009, transient=True, retry_after=retry_after)
 
 
 async def _enqueue(sessions: async_sessionmaker[Any], *texts: str, target: Target = ZHANG) -> None:
     async with sessions.begin() as s:
         for text in texts:
-            await outbox.enqueue(
-                s, Outbound(target=target, message=Text(content=text)), FakeClock()()
-            )
+            await outbox.enqueue(s, Outbound(target=target, message=Text(content=text)), FakeClock()())
 
 
 async def _rows(sessions: async_sessionmaker[Any]) -> list[OutboxRow]:
@@ -187,6 +183,4 @@ async def test_a_burst_of_500_to_one_key_drains_at_the_limit_none_dropped(
     assert sent_at[-1] == (500 // limit.per_period - 1) * limit.period
     async with sessions() as s:
         assert await s.scalar(select(func.count()).select_from(OutboxRow)) == 500
-        assert (
-            await s.scalar(select(func.count()).where(OutboxRow.status == OutboxStatus.SENT)) == 500
-        )
+        assert await s.scalar(select(func.count()).where(OutboxRow.status == OutboxStatus.SENT)) == 500

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from bot.adapter import SendResult
-from bot.app import EVENTS, OUTBOX, SESSIONS, AdapterFactory, create_app
+from bot.app import CLOCK, EVENTS, OUTBOX, SESSIONS, AdapterFactory, create_app
 from bot.deps import AdapterDeps
 from bot.messages import Button, Card, Outbound
 from bot.sandbox.adapter import SandboxAdapter
@@ -55,9 +55,7 @@ async def _say(client: TestClient[Any, Any], user: str, text: str, msg_id: str, 
     return (await response.json())["accepted"]
 
 
-async def _inbox(
-    client: TestClient[Any, Any], user: str, after: int = 0, kind: str = "user"
-) -> list[dict[str, Any]]:
+async def _inbox(client: TestClient[Any, Any], user: str, after: int = 0, kind: str = "user") -> list[dict[str, Any]]:
     response = await client.get(
         "/sandbox/api/messages", params={"kind": kind, "id": user, "after": after, "wait": WAIT}
     )
@@ -67,17 +65,19 @@ async def _inbox(
 
 
 async def _settle(app: web.Application) -> None:
-    """Wait until every event is handled and every outbox row has left 'pending'."""
+    """Wait until every event is handled and no outbox row is due any more."""
     await app[EVENTS].join()
-    for _ in range(200):
+    for _ in range(100):
+        await app[OUTBOX].run_once()  # waits for a pass already running
         async with app[SESSIONS]() as s:
-            open_rows = await s.scalar(
-                select(func.count()).where(OutboxRow.status == OutboxStatus.PENDING)
+            due = await s.scalar(
+                select(func.count()).where(
+                    OutboxRow.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+                    OutboxRow.next_attempt_at <= app[CLOCK](),
+                )
             )
-        if not open_rows:
+        if not due:
             return
-        await app[OUTBOX].run_once()
-        await asyncio.sleep(0)
     raise AssertionError("outbox did not drain")
 
 
@@ -105,9 +105,7 @@ async def test_the_same_message_posted_three_times_takes_effect_once(db_url: str
         assert app is not None
         await _settle(app)
         messages = await _inbox(client, "zhang")
-        assert [m["view"]["text"] for m in messages] == [
-            "收到：你好\n评分功能尚未开放，发送“帮助”查看说明。"
-        ]
+        assert [m["view"]["text"] for m in messages] == ["收到：你好\n评分功能尚未开放，发送“帮助”查看说明。"]
         assert await _count(app, InboundEventRow) == 1
         assert await _count(app, OutboxRow) == 1
         assert await _count(app, SandboxDeliveryRow) == 1
@@ -124,13 +122,9 @@ async def test_the_same_message_posted_three_times_takes_effect_once(db_url: str
         (b'{"client_msg_id": "x", "user_id": "z", "kind": "text", "text": "hi", "x": 1}', "x"),
     ],
 )
-async def test_a_bad_body_is_refused_with_a_clear_400_and_nothing_stored(
-    db_url: str, body: bytes, says: str
-) -> None:
+async def test_a_bad_body_is_refused_with_a_clear_400_and_nothing_stored(db_url: str, body: bytes, says: str) -> None:
     async with running(db_url) as client:
-        response = await client.post(
-            "/sandbox/api/events", data=body, headers={"Content-Type": "application/json"}
-        )
+        response = await client.post("/sandbox/api/events", data=body, headers={"Content-Type": "application/json"})
         assert response.status == 400
         assert says in (await response.json())["error"]
         wrong_method = await client.get("/sandbox/api/events")
@@ -192,7 +186,14 @@ async def test_the_page_and_its_assets_are_served_by_the_bot(db_url: str) -> Non
         for asset in ("sandbox.js", "sandbox.css"):
             assert (await client.get(f"/sandbox/static/{asset}")).status == 200
         assert (await client.get("/sandbox/static/secret.py")).status == 404
-        assert await (await client.get("/sandbox/api/members")).json() == []
+        members = await (await client.get("/sandbox/api/members")).json()
+        assert members[0] == {
+            "user_id": "admin",
+            "name": "王科长",
+            "department": members[0]["department"],
+            "role": "管理员",
+        }
+        assert {"领导", "评分人"} <= {m["role"] for m in members}
         assert (await client.get("/sandbox/api/messages", params={"kind": "x"})).status == 400
 
 

@@ -210,9 +210,7 @@ def test_spread_is_pinned() -> None:
     # A literal, so a change of hash (or a slip to Python's per-process
     # randomized hash()) shows up here.
     at = t(10, 9, 9, 30)
-    assert spread(at, "round-7:reminder:dept-12:2020-10-09T09:30") == at + timedelta(
-        minutes=4, seconds=1
-    )
+    assert spread(at, "round-7:reminder:dept-12:2020-10-09T09:30") == at + timedelta(minutes=4, seconds=1)
     assert spread(at, "b") == at + timedelta(seconds=46)
 
 
@@ -325,9 +323,7 @@ def test_policy_time_in_quiet_hours_is_refused() -> None:
     policy = ReminderPolicy(overdue_at=time(22, 0))
     with pytest.raises(PolicyError) as caught:
         reminder_plan(deadline_at(date(2020, 10, 12)), until=t(10, 20, 0), policy=policy)
-    assert caught.value.user_message == (
-        "提醒时间 22:00 在免打扰时段（21:00–08:00）内，请改到其他时间"
-    )
+    assert caught.value.user_message == ("提醒时间 22:00 在免打扰时段（21:00–08:00）内，请改到其他时间")
 
 
 @pytest.mark.parametrize(
@@ -358,9 +354,7 @@ def test_digest_on_working_days_at_1730() -> None:
         DigestSlot(t(10, 10, 17, 30), "2020-10-10T17:30"),
         DigestSlot(t(10, 12, 17, 30), "2020-10-12T17:30"),
     )
-    assert digest_slots(t(9, 30, 17, 31), t(10, 9, 17, 30)) == (
-        DigestSlot(t(10, 9, 17, 30), "2020-10-09T17:30"),
-    )
+    assert digest_slots(t(9, 30, 17, 31), t(10, 9, 17, 30)) == (DigestSlot(t(10, 9, 17, 30), "2020-10-09T17:30"),)
 
 
 def test_next_digest_after() -> None:

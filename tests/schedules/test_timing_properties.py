@@ -72,9 +72,7 @@ def test_spread_is_bounded_and_deterministic(at: datetime, key: str, max_minutes
 
 
 @given(aware, st.text(max_size=40), quiet_hours)
-def test_spread_with_quiet_hours_never_lands_in_them(
-    at: datetime, key: str, quiet: QuietHours
-) -> None:
+def test_spread_with_quiet_hours_never_lands_in_them(at: datetime, key: str, quiet: QuietHours) -> None:
     start = next_allowed(at, quiet)
     result = spread(start, key, quiet=quiet)
     assert not quiet.contains(result)
@@ -91,9 +89,7 @@ def test_add_working_days_round_trips_from_a_working_day(day: date, n: int) -> N
 
 
 @given(days, st.integers(0, 10), st.booleans(), st.integers(1, 20))
-def test_reminder_plan_invariants(
-    due: date, before: int, working_only: bool, overdue_days: int
-) -> None:
+def test_reminder_plan_invariants(due: date, before: int, working_only: bool, overdue_days: int) -> None:
     policy = ReminderPolicy(before_working_days=before, working_days_only=working_only)
     deadline = deadline_at(due)
     until = deadline + timedelta(days=overdue_days)
@@ -124,9 +120,7 @@ def test_reminder_plan_invariants(
     st.integers(0, 5 * 24 * 60),
     st.integers(0, 6 * 60),
 )
-def test_due_and_missed_split_the_window(
-    due: date, since_min: int, span_min: int, grace_min: int
-) -> None:
+def test_due_and_missed_split_the_window(due: date, since_min: int, span_min: int, grace_min: int) -> None:
     deadline = deadline_at(due)
     plan = reminder_plan(deadline, until=deadline + timedelta(days=12))
     last_run = deadline - timedelta(days=4) + timedelta(minutes=since_min)

@@ -117,9 +117,7 @@ def sink() -> RecordingSink:
 
 
 @pytest.fixture
-def adapter(
-    settings: Settings, http: aiohttp.ClientSession, sink: RecordingSink, clock: FakeClock
-) -> WeComAdapter:
+def adapter(settings: Settings, http: aiohttp.ClientSession, sink: RecordingSink, clock: FakeClock) -> WeComAdapter:
     return WeComAdapter(settings, http, MemoryTokenStore(), sink, clock=clock)
 
 
@@ -140,6 +138,4 @@ async def bot_url(adapter: WeComAdapter) -> AsyncIterator[str]:
 @pytest.fixture
 def wecom(http: aiohttp.ClientSession, bot_url: str) -> CallbackSender:
     """WeCom's side of the callback: encrypts, signs and posts to the bot."""
-    return CallbackSender(
-        http, bot_url, token=TOKEN, aes_key=AES_KEY, corp_id=CORP_ID, agent_id=AGENT_ID
-    )
+    return CallbackSender(http, bot_url, token=TOKEN, aes_key=AES_KEY, corp_id=CORP_ID, agent_id=AGENT_ID)

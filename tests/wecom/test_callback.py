@@ -19,18 +19,14 @@ async def test_url_verification_answers_the_plaintext(wecom: CallbackSender, clo
     assert result.body == "1616140317555161061"
 
 
-async def test_url_verification_with_a_forged_signature_is_refused(
-    wecom: CallbackSender, clock: FakeClock
-):
+async def test_url_verification_with_a_forged_signature_is_refused(wecom: CallbackSender, clock: FakeClock):
     result = await wecom.verify_url("42", timestamp=clock.timestamp, token="not-the-token")
 
     assert result.status == 403
     assert result.body == ""
 
 
-async def test_text_message_reaches_the_sink(
-    wecom: CallbackSender, clock: FakeClock, sink: RecordingSink
-):
+async def test_text_message_reaches_the_sink(wecom: CallbackSender, clock: FakeClock, sink: RecordingSink):
     [result] = await wecom.post(payload("text_message.xml"), timestamp=clock.timestamp)
 
     assert (result.status, result.body) == (200, "")
@@ -46,9 +42,7 @@ async def test_text_message_reaches_the_sink(
     assert event.reply_token is None
 
 
-async def test_string_msgid_is_kept_as_text(
-    wecom: CallbackSender, clock: FakeClock, sink: RecordingSink
-):
+async def test_string_msgid_is_kept_as_text(wecom: CallbackSender, clock: FakeClock, sink: RecordingSink):
     await wecom.post(payload("text_message_string_msgid.xml"), timestamp=clock.timestamp)
 
     [event] = sink.events
@@ -56,9 +50,7 @@ async def test_string_msgid_is_kept_as_text(
     assert event.text == "进度"
 
 
-async def test_card_click_becomes_a_card_action(
-    wecom: CallbackSender, clock: FakeClock, sink: RecordingSink
-):
+async def test_card_click_becomes_a_card_action(wecom: CallbackSender, clock: FakeClock, sink: RecordingSink):
     [result] = await wecom.post(payload("card_click_button.xml"), timestamp=clock.timestamp)
 
     assert result.status == 200
@@ -72,9 +64,7 @@ async def test_card_click_becomes_a_card_action(
     assert event.message_id == "ZhangWei:1772413260:score:U017:3.5"
 
 
-async def test_vote_click_with_one_selected_item(
-    wecom: CallbackSender, clock: FakeClock, sink: RecordingSink
-):
+async def test_vote_click_with_one_selected_item(wecom: CallbackSender, clock: FakeClock, sink: RecordingSink):
     await wecom.post(payload("card_click_vote_one.xml"), timestamp=clock.timestamp)
 
     [event] = sink.events
@@ -82,9 +72,7 @@ async def test_vote_click_with_one_selected_item(
     assert event.selected == ("U003",)
 
 
-async def test_multiple_click_with_several_selected_items(
-    wecom: CallbackSender, clock: FakeClock, sink: RecordingSink
-):
+async def test_multiple_click_with_several_selected_items(wecom: CallbackSender, clock: FakeClock, sink: RecordingSink):
     await wecom.post(payload("card_click_multiple.xml"), timestamp=clock.timestamp)
 
     [event] = sink.events
@@ -104,29 +92,21 @@ async def test_a_callback_retried_three_times_is_answered_fast_each_time(
     assert len({e.dedupe_key for e in sink.events}) == 1
 
 
-async def test_forged_signature_is_refused(
-    wecom: CallbackSender, clock: FakeClock, sink: RecordingSink
-):
-    [result] = await wecom.post(
-        payload("text_message.xml"), timestamp=clock.timestamp, token="a-forgers-token"
-    )
+async def test_forged_signature_is_refused(wecom: CallbackSender, clock: FakeClock, sink: RecordingSink):
+    [result] = await wecom.post(payload("text_message.xml"), timestamp=clock.timestamp, token="a-forgers-token")
 
     assert result.status == 403
     assert sink.events == []
 
 
-async def test_tampered_ciphertext_is_refused(
-    wecom: CallbackSender, clock: FakeClock, sink: RecordingSink
-):
+async def test_tampered_ciphertext_is_refused(wecom: CallbackSender, clock: FakeClock, sink: RecordingSink):
     [result] = await wecom.post(payload("text_message.xml"), timestamp=clock.timestamp, tamper=True)
 
     assert result.status == 403
     assert sink.events == []
 
 
-async def test_stale_timestamp_is_refused(
-    wecom: CallbackSender, clock: FakeClock, sink: RecordingSink
-):
+async def test_stale_timestamp_is_refused(wecom: CallbackSender, clock: FakeClock, sink: RecordingSink):
     signed_at = clock.timestamp
     clock.advance(10 * 60)  # a replay ten minutes later
 
@@ -136,31 +116,21 @@ async def test_stale_timestamp_is_refused(
     assert sink.events == []
 
 
-async def test_timestamp_from_the_future_is_refused(
-    wecom: CallbackSender, clock: FakeClock, sink: RecordingSink
-):
-    [result] = await wecom.post(
-        payload("text_message.xml"), timestamp=str(int(clock.timestamp) + 3600)
-    )
+async def test_timestamp_from_the_future_is_refused(wecom: CallbackSender, clock: FakeClock, sink: RecordingSink):
+    [result] = await wecom.post(payload("text_message.xml"), timestamp=str(int(clock.timestamp) + 3600))
 
     assert result.status == 403
     assert sink.events == []
 
 
-async def test_wrong_method_is_refused(
-    wecom: CallbackSender, clock: FakeClock, sink: RecordingSink
-):
-    [result] = await wecom.post(
-        payload("text_message.xml"), timestamp=clock.timestamp, method="PUT"
-    )
+async def test_wrong_method_is_refused(wecom: CallbackSender, clock: FakeClock, sink: RecordingSink):
+    [result] = await wecom.post(payload("text_message.xml"), timestamp=clock.timestamp, method="PUT")
 
     assert result.status == 405
     assert sink.events == []
 
 
-async def test_bad_envelope_xml_is_refused(
-    wecom: CallbackSender, clock: FakeClock, sink: RecordingSink
-):
+async def test_bad_envelope_xml_is_refused(wecom: CallbackSender, clock: FakeClock, sink: RecordingSink):
     params = {"msg_signature": "0" * 40, "timestamp": clock.timestamp, "nonce": "1"}
 
     result = await wecom.post_raw(params, "<xml><Encrypt>unterminated")
@@ -169,9 +139,7 @@ async def test_bad_envelope_xml_is_refused(
     assert sink.events == []
 
 
-async def test_envelope_with_a_dtd_is_refused(
-    wecom: CallbackSender, clock: FakeClock, sink: RecordingSink
-):
+async def test_envelope_with_a_dtd_is_refused(wecom: CallbackSender, clock: FakeClock, sink: RecordingSink):
     params = {"msg_signature": "0" * 40, "timestamp": clock.timestamp, "nonce": "1"}
     body = '<!DOCTYPE x [<!ENTITY a "aaaa">]><xml><Encrypt>&a;</Encrypt></xml>'
 
@@ -188,9 +156,7 @@ async def test_missing_query_parameters_are_refused(wecom: CallbackSender, sink:
     assert sink.events == []
 
 
-async def test_well_signed_garbage_inside_is_refused(
-    wecom: CallbackSender, clock: FakeClock, sink: RecordingSink
-):
+async def test_well_signed_garbage_inside_is_refused(wecom: CallbackSender, clock: FakeClock, sink: RecordingSink):
     [result] = await wecom.post("this is not xml <", timestamp=clock.timestamp)
 
     assert result.status == 400

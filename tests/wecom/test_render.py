@@ -52,9 +52,7 @@ def test_more_than_six_buttons_is_refused_by_the_model():
     buttons = [cards.Button(text=str(i), key=f"k{i}") for i in range(7)]
 
     with pytest.raises(ValidationError):
-        cards.ButtonInteractionCard(
-            main_title=cards.MainTitle(title="t"), task_id="t1", button_list=buttons
-        )
+        cards.ButtonInteractionCard(main_title=cards.MainTitle(title="t"), task_id="t1", button_list=buttons)
 
 
 @pytest.mark.parametrize("task_id", ["has space", "中文", "a" * 129, "semi;colon", ""])
@@ -84,9 +82,7 @@ def test_vote_and_multiple_cards_enforce_their_counts():
     options = [cards.CheckboxOption(id=f"o{i}", text=str(i)) for i in range(21)]
     with pytest.raises(ValidationError):
         cards.Checkbox(question_key="q", option_list=options)
-    select = cards.SelectionItem(
-        question_key="q", option_list=[cards.SelectOption(id="a", text="A")]
-    )
+    select = cards.SelectionItem(question_key="q", option_list=[cards.SelectOption(id="a", text="A")])
     with pytest.raises(ValidationError):
         cards.MultipleInteractionCard(
             main_title=cards.MainTitle(title="t"),
@@ -156,9 +152,7 @@ def test_robot_bucket_honours_the_robot_limit():
 def test_rate_keys_per_member_and_per_webhook(adapter: WeComAdapter):
     user = Outbound(target=Target.user(Platform.WECOM, "ZhangWei"), message=Text(content="x"))
     group = Outbound(target=Target.group(Platform.WECOM, "leaders"), message=Text(content="x"))
-    update = Outbound(
-        target=Target.user(Platform.WECOM, "ZhangWei"), message=Card(title="t"), reply_token="rc"
-    )
+    update = Outbound(target=Target.user(Platform.WECOM, "ZhangWei"), message=Card(title="t"), reply_token="rc")
 
     assert adapter.rate_key(user) == ("wecom:user:ZhangWei", c.MEMBER_RATE)
     name, shape = adapter.rate_key(group) or ("", None)

@@ -32,9 +32,7 @@ async def test_text_goes_to_the_groups_webhook(adapter: WeComAdapter, emulator: 
     assert emulator.gettoken_calls == 0  # robots need no access token
 
 
-async def test_a_long_ranking_is_split_between_lines(
-    adapter: WeComAdapter, emulator: WeComEmulator
-):
+async def test_a_long_ranking_is_split_between_lines(adapter: WeComAdapter, emulator: WeComEmulator):
     ranking = "\n".join(f"第{i}名 **某某街道** {100 - i * 0.5:.1f} 分" for i in range(1, 200))
     assert len(ranking.encode()) > c.ROBOT_MARKDOWN_MAX_BYTES
 
@@ -71,24 +69,18 @@ async def test_an_image_goes_as_base64_with_md5(adapter: WeComAdapter, emulator:
     assert post.body["image"]["md5"] == hashlib.md5(png).hexdigest()
 
 
-async def test_an_image_over_2_mb_is_refused_in_chinese(
-    adapter: WeComAdapter, emulator: WeComEmulator
-):
+async def test_an_image_over_2_mb_is_refused_in_chinese(adapter: WeComAdapter, emulator: WeComEmulator):
     big = b"\x89PNG\r\n\x1a\n" + b"\0" * (c.ROBOT_IMAGE_MAX_BYTES + 1)
 
     with pytest.raises(MessageTooLarge) as caught:
         await adapter.send(to_leaders(Image(filename="排名.png", data=big)))
 
     assert not caught.value.transient
-    assert caught.value.user_message.startswith(
-        "图片“排名.png”大小 2.0 MB，超过群机器人 2.0 MB 的上限"
-    )
+    assert caught.value.user_message.startswith("图片“排名.png”大小 2.0 MB，超过群机器人 2.0 MB 的上限")
     assert emulator.robot_posts == []
 
 
-async def test_an_image_that_is_not_png_or_jpg_is_refused(
-    adapter: WeComAdapter, emulator: WeComEmulator
-):
+async def test_an_image_that_is_not_png_or_jpg_is_refused(adapter: WeComAdapter, emulator: WeComEmulator):
     with pytest.raises(MessageTooLarge) as caught:
         await adapter.send(to_leaders(Image(filename="排名.gif", data=b"GIF89a" + b"\0" * 10)))
 
@@ -96,9 +88,7 @@ async def test_an_image_that_is_not_png_or_jpg_is_refused(
     assert emulator.robot_posts == []
 
 
-async def test_a_file_is_uploaded_to_the_robot_then_sent(
-    adapter: WeComAdapter, emulator: WeComEmulator
-):
+async def test_a_file_is_uploaded_to_the_robot_then_sent(adapter: WeComAdapter, emulator: WeComEmulator):
     await adapter.send(to_leaders(File(filename="3月考评结果.xlsx", data=b"PK\x03\x04data")))
 
     [upload] = emulator.robot_uploads
@@ -110,9 +100,7 @@ async def test_a_file_is_uploaded_to_the_robot_then_sent(
 
 async def test_a_file_over_20_mb_is_refused(adapter: WeComAdapter, emulator: WeComEmulator):
     with pytest.raises(MessageTooLarge) as caught:
-        await adapter.send(
-            to_leaders(File(filename="材料.zip", data=b"x" * (c.ROBOT_FILE_MAX_BYTES + 1)))
-        )
+        await adapter.send(to_leaders(File(filename="材料.zip", data=b"x" * (c.ROBOT_FILE_MAX_BYTES + 1))))
 
     assert "超过群机器人 20.0 MB 的上限" in caught.value.user_message
     assert emulator.robot_uploads == []
@@ -120,9 +108,7 @@ async def test_a_file_over_20_mb_is_refused(adapter: WeComAdapter, emulator: WeC
 
 async def test_a_group_without_a_robot_is_a_config_error(adapter: WeComAdapter):
     with pytest.raises(WeComCredentialsError) as caught:
-        await adapter.send(
-            Outbound(target=Target.group(Platform.WECOM, "nobody"), message=Text(content="x"))
-        )
+        await adapter.send(Outbound(target=Target.group(Platform.WECOM, "nobody"), message=Text(content="x")))
 
     assert "SCOREBOT_WECOM_ROBOT_KEYS" in caught.value.user_message
 

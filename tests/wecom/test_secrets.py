@@ -71,9 +71,7 @@ async def test_network_errors_do_not_carry_secrets(
     adapter = WeComAdapter(dead, http, MemoryTokenStore(), sink, clock=clock)
 
     with pytest.raises(PlatformError) as caught:
-        await adapter.send(
-            Outbound(target=Target.user(Platform.WECOM, "ZhangWei"), message=Text(content="x"))
-        )
+        await adapter.send(Outbound(target=Target.user(Platform.WECOM, "ZhangWei"), message=Text(content="x")))
 
     assert caught.value.transient
     assert caught.value.__cause__ is None
@@ -84,10 +82,7 @@ async def test_network_errors_do_not_carry_secrets(
 def test_redact_hides_secret_query_values():
     url = "http://h/cgi-bin/gettoken?corpid=ww1&corpsecret=S3CR3T&access_token=TOK&key=K"
 
-    assert (
-        redact(url)
-        == "http://h/cgi-bin/gettoken?corpid=ww1&corpsecret=***&access_token=***&key=***"
-    )
+    assert redact(url) == "http://h/cgi-bin/gettoken?corpid=ww1&corpsecret=***&access_token=***&key=***"
 
 
 def test_settings_do_not_print_secrets(settings: Settings):

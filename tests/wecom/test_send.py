@@ -28,9 +28,7 @@ def to_zhang(message: Text | Markdown | Card | Image | File, **kw: str) -> Outbo
     return Outbound(target=ZHANG, message=message, **kw)
 
 
-async def test_text_goes_out_with_the_duplicate_check(
-    adapter: WeComAdapter, emulator: WeComEmulator
-):
+async def test_text_goes_out_with_the_duplicate_check(adapter: WeComAdapter, emulator: WeComEmulator):
     result = await adapter.send(to_zhang(Text(content="您好，今天还有 3 个单位待评分。")))
 
     [sent] = emulator.messages
@@ -44,9 +42,7 @@ async def test_text_goes_out_with_the_duplicate_check(
     assert emulator.gettoken_calls == 1
 
 
-async def test_the_token_is_reused_until_near_expiry(
-    adapter: WeComAdapter, emulator: WeComEmulator, clock: FakeClock
-):
+async def test_the_token_is_reused_until_near_expiry(adapter: WeComAdapter, emulator: WeComEmulator, clock: FakeClock):
     await adapter.send(to_zhang(Text(content="一")))
     clock.advance(7200 - c.TOKEN_REFRESH_MARGIN_SECONDS - 60)
     await adapter.send(to_zhang(Text(content="二")))
@@ -80,9 +76,7 @@ async def test_an_invalid_token_is_refreshed_too(adapter: WeComAdapter, emulator
     assert len(emulator.messages) == 2
 
 
-async def test_a_token_refused_twice_is_a_transient_error(
-    adapter: WeComAdapter, emulator: WeComEmulator
-):
+async def test_a_token_refused_twice_is_a_transient_error(adapter: WeComAdapter, emulator: WeComEmulator):
     emulator.fail_next("/cgi-bin/message/send", 42001, times=2)
 
     with pytest.raises(PlatformError) as caught:
@@ -198,12 +192,8 @@ async def test_a_token_refreshed_by_one_process_is_picked_up_by_another(
 # --- long text -----------------------------------------------------------------
 
 
-async def test_long_text_is_split_at_line_boundaries(
-    adapter: WeComAdapter, emulator: WeComEmulator
-):
-    lines = [
-        f"{i:02d}. 某某镇综治中心 规范化建设 得分 {i}.5 分，扣分原因：台账不全" for i in range(60)
-    ]
+async def test_long_text_is_split_at_line_boundaries(adapter: WeComAdapter, emulator: WeComEmulator):
+    lines = [f"{i:02d}. 某某镇综治中心 规范化建设 得分 {i}.5 分，扣分原因：台账不全" for i in range(60)]
     text = "\n".join(lines)
     assert len(text.encode()) > c.TEXT_MAX_BYTES
 
@@ -243,9 +233,7 @@ SCORE_CARD = Card(
 )
 
 
-async def test_a_card_with_buttons_is_a_button_interaction(
-    adapter: WeComAdapter, emulator: WeComEmulator
-):
+async def test_a_card_with_buttons_is_a_button_interaction(adapter: WeComAdapter, emulator: WeComEmulator):
     await adapter.send(to_zhang(SCORE_CARD))
 
     [sent] = emulator.messages
@@ -262,9 +250,7 @@ async def test_a_card_with_buttons_is_a_button_interaction(
     ]
 
 
-async def test_a_card_update_with_reply_token_hits_update_template_card(
-    adapter: WeComAdapter, emulator: WeComEmulator
-):
+async def test_a_card_update_with_reply_token_hits_update_template_card(adapter: WeComAdapter, emulator: WeComEmulator):
     recorded = SCORE_CARD.model_copy(
         update={
             "title": "城关镇 · 已记录 3.5 分",
@@ -293,9 +279,7 @@ async def test_a_buttonless_update_without_card_url_greys_out_the_button(
     assert "template_card" not in update
 
 
-async def test_a_refused_card_update_falls_back_to_a_new_card(
-    adapter: WeComAdapter, emulator: WeComEmulator
-):
+async def test_a_refused_card_update_falls_back_to_a_new_card(adapter: WeComAdapter, emulator: WeComEmulator):
     emulator.fail_next("/cgi-bin/message/update_template_card", 40098)  # e.g. code used up
 
     await adapter.send(to_zhang(SCORE_CARD, reply_token="rc_old"))
@@ -305,9 +289,7 @@ async def test_a_refused_card_update_falls_back_to_a_new_card(
     assert sent["template_card"]["card_type"] == "button_interaction"
 
 
-async def test_a_transient_card_update_failure_is_raised_for_the_outbox(
-    adapter: WeComAdapter, emulator: WeComEmulator
-):
+async def test_a_transient_card_update_failure_is_raised_for_the_outbox(adapter: WeComAdapter, emulator: WeComEmulator):
     emulator.fail_next("/cgi-bin/message/update_template_card", 45009)
 
     with pytest.raises(RateLimited):
@@ -315,9 +297,7 @@ async def test_a_transient_card_update_failure_is_raised_for_the_outbox(
     assert emulator.messages == []
 
 
-async def test_a_buttonless_card_is_markdown_without_a_card_url(
-    adapter: WeComAdapter, emulator: WeComEmulator
-):
+async def test_a_buttonless_card_is_markdown_without_a_card_url(adapter: WeComAdapter, emulator: WeComEmulator):
     await adapter.send(to_zhang(Card(title="本轮考评已开始", lines=("截止 3 月 9 日",))))
 
     [sent] = emulator.messages
@@ -365,9 +345,7 @@ async def test_a_file_is_uploaded_then_sent(adapter: WeComAdapter, emulator: WeC
     assert emulator.messages[0]["msgtype"] == "file"
 
 
-async def test_an_oversize_app_file_is_refused_before_upload(
-    adapter: WeComAdapter, emulator: WeComEmulator
-):
+async def test_an_oversize_app_file_is_refused_before_upload(adapter: WeComAdapter, emulator: WeComEmulator):
     big = b"x" * (c.APP_FILE_MAX_BYTES + 1)
 
     with pytest.raises(MessageTooLarge) as caught:

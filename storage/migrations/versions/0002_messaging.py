@@ -29,9 +29,7 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("handled_at", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint(
-            "status IN ('received', 'handled', 'failed')", name=op.f("ck_inbound_events_status")
-        ),
+        sa.CheckConstraint("status IN ('received', 'handled', 'failed')", name=op.f("ck_inbound_events_status")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inbound_events")),
         sa.UniqueConstraint("dedupe_key", name=op.f("uq_inbound_events_dedupe_key")),
     )
@@ -53,16 +51,12 @@ def upgrade() -> None:
         sa.Column("platform_message_id", sa.String(length=255), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint(
-            "status IN ('pending', 'sending', 'sent', 'failed')", name=op.f("ck_outbox_status")
-        ),
+        sa.CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name=op.f("ck_outbox_status")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
         sa.UniqueConstraint("dedupe_key", name=op.f("uq_outbox_dedupe_key")),
     )
     op.create_index("ix_outbox_status_next_attempt_at", "outbox", ["status", "next_attempt_at"])
-    op.create_index(
-        "ix_outbox_target", "outbox", ["target_platform", "target_kind", "target_id", "id"]
-    )
+    op.create_index("ix_outbox_target", "outbox", ["target_platform", "target_kind", "target_id", "id"])
 
     op.create_table(
         "sandbox_deliveries",
@@ -74,9 +68,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sandbox_deliveries")),
     )
-    op.create_index(
-        "ix_sandbox_deliveries_target", "sandbox_deliveries", ["target_kind", "target_id", "id"]
-    )
+    op.create_index("ix_sandbox_deliveries_target", "sandbox_deliveries", ["target_kind", "target_id", "id"])
 
 
 def downgrade() -> None:
