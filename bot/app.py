@@ -196,7 +196,8 @@ async def _schedules(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     platforms = [p.value for p in app[ADAPTERS]]
-    runtime = build_runtime(settings, app[SESSIONS], app[CLOCK], app[SERVICES].directory, platforms)
+    services = app[SERVICES]
+    runtime = build_runtime(settings, app[SESSIONS], app[CLOCK], services.scheme, services.directory, platforms)
     scheduler = Scheduler(runtime, sweep_seconds=settings.schedule_sweep_seconds)
     app[SCHEDULER] = scheduler
     scheduler.start()

@@ -64,7 +64,8 @@ async def _with_runtime(settings: Settings, action: Action, args: argparse.Names
         await upgrade(engine)
         platforms = _platforms(settings)
         sessions = session_factory(engine)
-        runtime = build_runtime(settings, sessions, offset_clock(settings.clock_offset), directory, platforms)
+        clock = offset_clock(settings.clock_offset)
+        runtime = build_runtime(settings, sessions, clock, scheme, directory, platforms)
         return await action(runtime, args)
     finally:
         await engine.dispose()

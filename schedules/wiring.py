@@ -13,22 +13,23 @@ from bot.settings import Settings
 from schedules.jobs import ScheduleRuntime, parse_groups
 from schedules.plan import ScheduleConfig, recipients_from_directory
 from schedules.source import NoRounds, RoundSource
+from schedules.storage_source import StorageRounds
 from scoring_core.directory import Directory
+from scoring_core.scheme import Scheme
 
 
-def round_source(settings: Settings) -> RoundSource:
-    """The rounds the schedules read.
-
-    Until the storage layer's rounds and standings are wired in here, no
-    round is reported and the scheduler runs idle.
-    """
-    return NoRounds()
+def round_source(scheme: Scheme | None, directory: Directory | None) -> RoundSource:
+    """The rounds the schedules read: the scoring storage, once a scheme and directory are loaded."""
+    if scheme is None or directory is None:
+        return NoRounds()
+    return StorageRounds(scheme, directory)
 
 
 def build_runtime(
     settings: Settings,
     sessions: async_sessionmaker[Any],
     clock: Clock,
+    scheme: Scheme | None,
     directory: Directory | None,
     platforms: Sequence[str],
     source: RoundSource | None = None,
@@ -36,7 +37,7 @@ def build_runtime(
     recipients = recipients_from_directory(directory, [str(p) for p in platforms]) if directory is not None else {}
     return ScheduleRuntime(
         sessions=sessions,
-        source=source or round_source(settings),
+        source=source or round_source(scheme, directory),
         recipients=recipients,
         leader_groups=parse_groups(settings.leader_groups),
         clock=clock,
