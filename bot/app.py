@@ -26,6 +26,8 @@ from bot.sandbox import create_adapter as create_sandbox_adapter
 from bot.sandbox.members import Member, members_from_directory
 from bot.settings import Settings
 from handlers.base import Handler, Services
+from schedules.scheduler import Scheduler
+from schedules.wiring import build_runtime
 from scoring_core.errors import ConfigError
 from storage.engine import create_engine, session_factory
 from storage.files import load_directory, load_scheme
@@ -42,6 +44,7 @@ ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[Any])
 HTTP = web.AppKey("http", ClientSession)
 OUTBOX = web.AppKey("outbox", OutboxDispatcher)
+SCHEDULER = web.AppKey("scheduler", Scheduler)
 EVENTS = web.AppKey("events", EventDispatcher)
 
 HTTP_TIMEOUT = ClientTimeout(total=30)  # under the outbox lease (OutboxPolicy.lease)
@@ -100,7 +103,9 @@ def create_app(
     if Platform.SANDBOX in adapters:
         app.router.add_get("/", _to_sandbox)
 
-    app.cleanup_ctx.extend([_database, _http_session, _outbox, _events(handler or default_handler()), _adapters])
+    app.cleanup_ctx.extend(
+        [_database, _http_session, _outbox, _schedules, _events(handler or default_handler()), _adapters]
+    )
     return app
 
 
@@ -183,6 +188,23 @@ async def _outbox(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await dispatcher.stop()
+
+
+async def _schedules(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if not settings.schedules_enabled:
+        yield
+        return
+    platforms = [p.value for p in app[ADAPTERS]]
+    services = app[SERVICES]
+    runtime = build_runtime(settings, app[SESSIONS], app[CLOCK], services.scheme, services.directory, platforms)
+    scheduler = Scheduler(runtime, sweep_seconds=settings.schedule_sweep_seconds)
+    app[SCHEDULER] = scheduler
+    scheduler.start()
+    try:
+        yield
+    finally:
+        await scheduler.stop()
 
 
 def _events(handler: Handler) -> Callable[[web.Application], AsyncIterator[None]]:

@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     # How long shutdown waits for running handlers before cancelling them.
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
 
+    # Schedules (reminders, digest, ranking push).  Leaders' groups as JSON,
+    # each "platform:group id": SCOREBOT_LEADER_GROUPS='["wecom:leaders","sandbox:leaders"]'.
+    schedules_enabled: bool = True
+    leader_groups: list[str] = Field(default_factory=list)
+    # A send missed while the bot was down is caught up within this window, else skipped and logged.
+    schedule_grace_minutes: int = Field(default=120, ge=0)
+    schedule_sweep_seconds: float = Field(default=60.0, gt=0)
+
     outbox_max_attempts: int = Field(default=8, ge=1)
     outbox_backoff_seconds: float = Field(default=2.0, gt=0)
     outbox_backoff_max_seconds: float = Field(default=600.0, gt=0)

@@ -1,0 +1,91 @@
+"""The schedules over the real scoring storage: a round opened, swept, closed and published."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.events import Platform
+from bot.messages import Card, File, Image, Outbound, Target
+from schedules import jobs
+from schedules.plan import ScheduleConfig, recipients_from_directory
+from schedules.storage_source import StorageRounds
+from schedules.timing import at_local, deadline_at
+from storage.engine import session_factory
+from storage.files import load_directory, load_scheme
+from storage.models.messaging import OutboxRow
+from storage.scoring import close_round, open_round, publish_round
+from storage.scoring.records import Actor, Deadline
+
+ADMIN = Actor("sandbox:admin", "王科长", "市委平安办")
+LEADERS = Target.group(Platform.SANDBOX, "leaders")
+
+
+def t(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return at_local(date(2020, month, day), time(hour, minute))
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_open_round_reminders_then_the_published_ranking(engine: AsyncEngine) -> None:
+    scheme = load_scheme()
+    directory = load_directory(scheme)
+    sessions: Any = session_factory(engine)
+    async with sessions.begin() as s:
+        opened = await open_round(
+            s,
+            "2020年度平安建设考评",
+            scheme,
+            "bundled",
+            [Deadline(deadline_at(date(2020, 10, 14)))],
+            ADMIN,
+            t(10, 9, 9),
+        )
+    clock = Clock(t(10, 9, 9, 30))
+    rt = jobs.ScheduleRuntime(
+        sessions=sessions,
+        source=StorageRounds(scheme, directory),
+        recipients=recipients_from_directory(directory, ["sandbox"]),
+        leader_groups=(LEADERS,),
+        clock=clock,
+        config=ScheduleConfig(spread_minutes=0),
+    )
+    report = await jobs.run_sweep(rt)
+    assert report.planned
+    async with sessions() as s:
+        rows = {r.dedupe_key: Outbound.model_validate_json(r.message) for r in await s.scalars(select(OutboxRow))}
+    notice = rows[f"r{opened.id}:open:sandbox:user:d03a:1"]
+    assert isinstance(notice.message, Card)
+    assert notice.message.title == "2020年度平安建设考评：评分开始"
+    assert notice.message.buttons[0].key == "任务"
+    reminder = rows[f"r{opened.id}:remind:sandbox:user:d03a:2020-10-09T09:30"]
+    assert isinstance(reminder.message, Card)
+    assert reminder.message.title == "评分提醒：距截止还有 5 天"
+    assert f"r{opened.id}:remind:sandbox:user:d03head:2020-10-09T09:30" not in rows  # heads only when overdue
+
+    async with sessions.begin() as s:
+        await close_round(s, opened.id, ADMIN, t(10, 20, 9))
+        await publish_round(s, opened.id, ADMIN, t(10, 20, 10))
+    clock.now = t(10, 20, 10, 1)
+    report = await jobs.run_sweep(rt)
+    assert report.pushed == (f"{opened.id}:published-2020-10-20T10:00",)
+    async with sessions() as s:
+        pushed = [
+            Outbound.model_validate_json(r.message)
+            for r in await s.scalars(select(OutboxRow).where(OutboxRow.dedupe_key.like(f"r{opened.id}:ranking:%")))
+        ]
+    kinds = [type(o.message) for o in pushed]
+    assert Image in kinds
+    assert File in kinds
+    (xlsx,) = [o.message for o in pushed if isinstance(o.message, File)]
+    assert xlsx.data.startswith(b"PK")  # a real workbook (zip)
+    assert (await jobs.run_sweep(rt)).pushed == ()
