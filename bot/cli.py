@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.serve import add_serve_parser
+from schedules.cli import add_schedule_parsers
 from scoring_core.errors import ScorebotError
 from scoring_core.report import standing_table, standing_to_dict
 from scoring_core.sheet import parse_rows
@@ -21,13 +22,13 @@ EXIT_REFUSED = 2
 
 
 def add_rank_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    rank = subparsers.add_parser("rank", help="rank the units of a score sheet (CSV or xlsx)")
-    rank.add_argument("--scores", type=Path, required=True, help="score sheet: unit,code,scorer,score,note,case")
-    rank.add_argument("--scheme", type=Path, help="scheme YAML (default: the bundled 2020 Nanchang scheme)")
-    rank.add_argument("--directory", type=Path, help="directory YAML (default: the bundled sample directory)")
+    rank = subparsers.add_parser("rank", help="按评分表（CSV 或 xlsx）计算排名")
+    rank.add_argument("--scores", type=Path, required=True, help="评分表，列：unit,code,scorer,score,note,case")
+    rank.add_argument("--scheme", type=Path, help="考核方案 YAML（默认：内置 2020 南昌方案）")
+    rank.add_argument("--directory", type=Path, help="名录 YAML（默认：内置示例名录）")
     rank.add_argument("--format", choices=("table", "json", "xlsx"), default="table")
-    rank.add_argument("--output", type=Path, default=Path("ranking.xlsx"), help="where --format xlsx writes")
-    rank.add_argument("--final", action="store_true", help="refuse an incomplete sheet instead of ranking it")
+    rank.add_argument("--output", type=Path, default=Path("ranking.xlsx"), help="--format xlsx 的输出文件")
+    rank.add_argument("--final", action="store_true", help="正式排名：评分不全时拒绝计算")
     rank.set_defaults(run=run_rank)
 
 
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     add_rank_parser(subparsers)
     add_serve_parser(subparsers)
+    add_schedule_parsers(subparsers)
     return parser
 
 
