@@ -25,12 +25,16 @@ class DingTalkWebhook(BaseModel):
 
     The URL carries the robot's access_token, so it is a secret as well.
     Without a secret the robot must use another security setting (keywords, IPs).
+    A custom robot cannot post images or files: ``conversation_id``, the
+    group's openConversationId when the app robot is in the same group,
+    lets those go through the app robot instead.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     url: SecretStr
     secret: SecretStr | None = None
+    conversation_id: str | None = None
 
 
 class Settings(BaseSettings):

@@ -23,6 +23,7 @@ class DingTalkConfig:
     robot_code: str
     mode: ReceiveMode
     api_base: str
+    oapi_base: str
     webhooks: dict[str, DingTalkWebhook] = field(default_factory=dict)
 
     @property
@@ -46,6 +47,8 @@ class DingTalkConfig:
         for group, hook in s.dingtalk_robot_webhooks.items():
             if not hook.url.get_secret_value().startswith(("https://", "http://")):
                 raise ConfigError(f"SCOREBOT_DINGTALK_ROBOT_WEBHOOKS 中群“{group}”的 url 应为 http(s) 地址")
+            if hook.conversation_id is not None and not hook.conversation_id.strip():
+                raise ConfigError(f"SCOREBOT_DINGTALK_ROBOT_WEBHOOKS 中群“{group}”的 conversation_id 为空")
         return cls(
             app_key=s.dingtalk_app_key,
             app_secret=s.dingtalk_app_secret,
@@ -54,5 +57,6 @@ class DingTalkConfig:
             robot_code=s.dingtalk_robot_code or s.dingtalk_app_key,
             mode=ReceiveMode(s.dingtalk_mode),
             api_base=s.dingtalk_api_base.rstrip("/"),
+            oapi_base=s.dingtalk_oapi_base.rstrip("/"),
             webhooks=dict(s.dingtalk_robot_webhooks),
         )

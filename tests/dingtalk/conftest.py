@@ -84,6 +84,7 @@ def dingtalk_settings(emulator: DingTalkEmulator, **overrides: Any) -> Settings:
         "dingtalk_app_secret": APP_SECRET,
         "dingtalk_robot_code": ROBOT_CODE,
         "dingtalk_api_base": emulator.url,
+        "dingtalk_oapi_base": emulator.url,
         "dingtalk_robot_webhooks": {
             "leaders": {"url": emulator.webhook_url(WEBHOOK_TOKEN), "secret": WEBHOOK_SECRET},
         },

@@ -66,3 +66,37 @@ def test_a_webhook_url_that_is_not_http_is_refused():
             )
         )
     assert "leaders" in caught.value.user_message
+
+
+def test_the_old_api_base_is_a_setting_too():
+    config = DingTalkConfig.from_settings(
+        _settings(dingtalk_app_key="k", dingtalk_app_secret="s", dingtalk_oapi_base="https://oapi.example.gov.cn/")
+    )
+    assert config.oapi_base == "https://oapi.example.gov.cn"
+    assert DingTalkConfig.from_settings(_settings(dingtalk_app_key="k", dingtalk_app_secret="s")).oapi_base == (
+        "https://oapi.dingtalk.com"
+    )
+
+
+def test_a_webhook_group_may_name_the_app_robots_conversation(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(
+        "SCOREBOT_DINGTALK_ROBOT_WEBHOOKS",
+        '{"leaders": {"url": "https://oapi.dingtalk.com/robot/send?access_token=t0k", "secret": "SECabc",'
+        ' "conversation_id": "cidL3aD3rs=="}, "ops": {"url": "https://oapi.dingtalk.com/robot/send?access_token=x"}}',
+    )
+    settings = load_settings(_env_file=None)
+    assert settings.dingtalk_robot_webhooks["leaders"].conversation_id == "cidL3aD3rs=="
+    assert settings.dingtalk_robot_webhooks["ops"].conversation_id is None
+
+
+def test_a_blank_conversation_id_is_refused_naming_the_group():
+    with pytest.raises(ConfigError) as caught:
+        DingTalkConfig.from_settings(
+            _settings(
+                dingtalk_app_key="k",
+                dingtalk_app_secret="s",
+                dingtalk_robot_webhooks={"leaders": {"url": "https://x/robot/send", "conversation_id": " "}},
+            )
+        )
+    assert "leaders" in caught.value.user_message
+    assert "conversation_id" in caught.value.user_message
