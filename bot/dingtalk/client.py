@@ -1,4 +1,4 @@
-"""Async client of the DingTalk robot API (aiohttp): access token, one-to-one and group sends.
+"""Async client of the DingTalk robot API (aiohttp): access token, media upload, one-to-one and group sends.
 
 The access token lives in the shared token store so every process uses the
 same one.  It is refreshed ``TOKEN_REFRESH_MARGIN_SECONDS`` before expiry,
@@ -10,6 +10,7 @@ compare-and-swap keeps processes from overwriting each other's fresh token.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -21,7 +22,7 @@ import aiohttp
 from bot.dingtalk import constants as c
 from bot.dingtalk.config import DingTalkConfig
 from bot.dingtalk.errors import PLATFORM, check_delivery
-from bot.dingtalk.http import field, post_json
+from bot.dingtalk.http import field, post_form, post_json
 from bot.errors import TokenError
 from storage.tokens import StoredToken, TokenStore
 
@@ -61,6 +62,9 @@ class DingTalkClient:
 
     def _url(self, path: str) -> str:
         return self._config.api_base + path
+
+    def _oapi_url(self, path: str) -> str:
+        return self._config.oapi_base + path
 
     def _usable(self, token: StoredToken | None, refused: str | None) -> bool:
         if token is None or token.value == refused:
@@ -131,6 +135,32 @@ class DingTalkClient:
             )
 
         return await self._with_token(call)
+
+    async def upload_media(self, media_type: str, filename: str, data: bytes) -> str:
+        """Upload an image or file through the old API; its ``media_id``.
+
+        The old API takes the same app access token, in the query, and
+        answers ``errcode``: a refused token is refreshed like the new API's.
+        """
+
+        async def call(token: str) -> dict[str, Any]:
+            # One form per try: a FormData is consumed when sent.  Unquoted, so a
+            # Chinese file name reaches DingTalk as UTF-8, not percent-encoded.
+            # A stream, not raw bytes: aiohttp warns that a body over 1 MB in
+            # bytes may hold up the event loop.
+            form = aiohttp.FormData(quote_fields=False)
+            form.add_field("type", media_type)
+            form.add_field(c.MEDIA_FIELD, io.BytesIO(data), filename=filename, content_type="application/octet-stream")
+            return await post_form(
+                self._session(),
+                self._oapi_url(c.PATH_MEDIA_UPLOAD),
+                form,
+                action="media/upload",
+                params={"access_token": token, "type": media_type},
+            )
+
+        answer = await self._with_token(call)
+        return field(answer, "media_id", action="media/upload")
 
     async def send_to_users(self, user_ids: list[str], msg_key: str, msg_param: dict[str, Any]) -> list[str]:
         """One robot message to members, ``BATCH_SEND_MAX_USERS`` a call; the processQueryKeys."""

@@ -21,6 +21,15 @@ PATH_GROUP_SEND: Final = "/v1.0/robot/groupMessages/send"
 PATH_STREAM_OPEN: Final = "/v1.0/gateway/connections/open"
 ACCESS_TOKEN_HEADER: Final = "x-acs-dingtalk-access-token"
 
+# --- Old API paths (relative to settings.dingtalk_oapi_base) -----------------
+# 上传媒体文件 (open.dingtalk.com/document/orgapp/upload-media-files): multipart
+# field ``media``; the access token in the query.  The docs list ``type`` as a
+# form field and say to append it to the URL when DingTalk answers 40004: we
+# send it in both places.  The docs name the internal app's token from
+# ``PATH_ACCESS_TOKEN`` as this call's token, so one token serves both hosts.
+PATH_MEDIA_UPLOAD: Final = "/media/upload"
+MEDIA_FIELD: Final = "media"
+
 # --- Receiving: HTTP mode ------------------------------------------------------
 # DingTalk refuses its own signed requests beyond an hour; we refuse a
 # callback whose timestamp (ms) is further than this from our clock.
@@ -69,6 +78,26 @@ BUTTON_TITLE_MAX_CHARS: Final = 20
 # client (desktop, mobile, government builds): the body lists the same
 # commands as text, so a client that ignores the link still works.
 SEND_MESSAGE_LINK: Final = "dtmd://dingtalkclient/sendMessage?content={content}"
+
+# --- Images and files (uploaded, then sent by media id) -----------------------
+# Limits and formats from the upload docs (help.dingtalk.io upload-media-files):
+# image ≤ 20 MB (jpg, gif, png, bmp); file ≤ 20 MB (doc, docx, xls, xlsx, ppt,
+# pptx, zip, pdf, rar).  UNCONFIRMED that the robot message templates accept
+# every size the upload does: the work-notification file message documents a
+# 10 MB cap.  Our chart PNG and xlsx are well under 1 MB.
+MEDIA_TYPE_IMAGE: Final = "image"
+MEDIA_TYPE_FILE: Final = "file"
+IMAGE_MAX_BYTES: Final = 20 * 1024 * 1024
+FILE_MAX_BYTES: Final = 20 * 1024 * 1024
+IMAGE_SUFFIXES: Final = frozenset({"jpg", "jpeg", "gif", "png", "bmp"})  # jpeg: UNCONFIRMED, docs say jpg
+FILE_SUFFIXES: Final = frozenset({"doc", "docx", "xls", "xlsx", "ppt", "pptx", "zip", "pdf", "rar"})
+# Robot message templates for media (help.dingtalk.io robot-message-type):
+# sampleImageMsg {"photoURL": a URL or an uploaded media id};
+# sampleFile {"mediaId", "fileName", "fileType"}: UNCONFIRMED parameter spelling.
+MSGKEY_IMAGE: Final = "sampleImageMsg"
+MSGKEY_FILE: Final = "sampleFile"
+# An upload of 20 MB takes longer than a JSON call.
+UPLOAD_TIMEOUT_SECONDS: Final = 60.0
 
 # --- Rate shapes for the outbox's rate limiter --------------------------------
 # bot.adapter.RateLimit: no window of ``period`` seconds holds more than

@@ -2,9 +2,11 @@
 
 DingTalk answers in two shapes: the new API (``api.dingtalk.com/v1.0``)
 says failure with an HTTP status and ``{"code", "message", "requestid"}``;
-robot webhooks (custom robots, session webhooks) answer HTTP 200 with
-``{"errcode", "errmsg"}``.  ``check_response`` is the only place that reads
-either: every call in this package passes its answer through it.
+robot webhooks (custom robots, session webhooks) and the old API
+(``oapi.dingtalk.com``, media upload) answer HTTP 200 with
+``{"errcode", "errmsg"}``, each with its own codes.  ``check_response`` is
+the only place that reads any of them: every call in this package passes
+its answer through it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,13 @@ WEBHOOK_SECURITY: Final = 310000  # sign not match / invalid timestamp / keyword
 WEBHOOK_TOKEN_MISSING: Final = 300001  # the webhook's access_token does not exist. UNCONFIRMED
 WEBHOOK_CREDENTIAL_CODES: Final = frozenset({WEBHOOK_SECURITY, WEBHOOK_TOKEN_MISSING})
 
+# Old API (oapi) errcodes.  UNCONFIRMED for DingTalk in detail: the global
+# error code table as copied by third parties; 40014/42001 are the token codes
+# the old SDKs refresh on.
+OLD_API_TOKEN_CODES: Final = frozenset({40014, 42001})
+OLD_API_RATE_CODES: Final = frozenset({90002, 90006, 90018})
+OLD_API_MEDIA_CODES: Final = frozenset({40004, 40005, 40006})  # media type, file type, file size
+
 # Query parameters and JSON fields that carry secrets: scrubbed from anything we log or raise.
 _SECRET_QUERY = re.compile(r"(access_token|sign|session|appSecret|ticket)=[^&\s'\"]+", re.IGNORECASE)
 _SECRET_JSON = re.compile(r"(\"(?:appSecret|accessToken|clientSecret|ticket)\"\s*:\s*\")[^\"]*", re.IGNORECASE)
@@ -47,6 +56,14 @@ def redact(text: str) -> str:
 
 class DingTalkCredentialsError(PlatformError, ConfigError):
     """DingTalk refused the app key/secret or a robot webhook's token/secret: fix the settings."""
+
+
+class MessageUnsupported(PlatformError):
+    """A message its target cannot carry: an image or file for a group reached only by a custom robot."""
+
+
+class MediaRefused(PlatformError):
+    """An image or file too big or of a type DingTalk does not take: refused before any call."""
 
 
 class CallbackRejected(SignatureError):
@@ -67,16 +84,21 @@ def _not_understood(action: str, detail: str) -> PlatformError:
     )
 
 
-def check_response(status: int, payload: Any, *, action: str, credentials_call: bool = False) -> dict[str, Any]:
+def check_response(
+    status: int, payload: Any, *, action: str, credentials_call: bool = False, old_api: bool = False
+) -> dict[str, Any]:
     """Return a successful answer; raise the typed error it stands for.
 
     ``action`` names the call for the log (never a URL: webhook URLs carry
     tokens).  ``credentials_call`` marks the token call itself, where a
-    refusal means the app key or secret is wrong.
+    refusal means the app key or secret is wrong.  ``old_api`` marks an
+    ``oapi`` call, whose errcodes differ from the robot webhooks'.
     """
     if not isinstance(payload, dict):
         raise _not_understood(action, f"HTTP {status}, not a JSON object")
     if "errcode" in payload:
+        if old_api:
+            return _check_old_api(payload, action=action)
         return _check_webhook(payload, action=action)
     if status < 300 and "code" not in payload:
         return payload
@@ -161,6 +183,53 @@ def _check_webhook(payload: dict[str, Any], *, action: str) -> dict[str, Any]:
             platform=PLATFORM,
             errcode=errcode,
             errmsg=errmsg,
+        )
+    log.error("dingtalk %s failed errcode=%s errmsg=%s", action, errcode, errmsg)
+    raise PlatformError("钉钉拒绝了请求", platform=PLATFORM, errcode=errcode, errmsg=errmsg)
+
+
+def _check_old_api(payload: dict[str, Any], *, action: str) -> dict[str, Any]:
+    errmsg = redact(str(payload.get("errmsg", "")))
+    try:
+        errcode = int(payload.get("errcode", OK))
+    except (TypeError, ValueError):
+        errcode = SYSTEM_BUSY
+    if errcode == OK:
+        return payload
+    if errcode in OLD_API_TOKEN_CODES:
+        log.info("dingtalk %s: access token refused (errcode=%s)", action, errcode)
+        raise TokenError(
+            "钉钉凭证已失效，正在刷新",
+            platform=PLATFORM,
+            errcode=errcode,
+            errmsg=errmsg,
+            transient=True,
+            retry_after=0.0,
+        )
+    if errcode in OLD_API_RATE_CODES:
+        log.warning("dingtalk %s: rate limited errcode=%s errmsg=%s", action, errcode, errmsg)
+        raise RateLimited(
+            "钉钉接口调用过于频繁，稍后重试",
+            platform=PLATFORM,
+            errcode=errcode,
+            errmsg=errmsg,
+            transient=True,
+            retry_after=c.RETRY_AFTER_RATE_LIMIT,
+        )
+    if errcode == SYSTEM_BUSY:
+        log.warning("dingtalk %s: system busy errmsg=%s", action, errmsg)
+        raise PlatformError(
+            "钉钉系统繁忙，稍后重试",
+            platform=PLATFORM,
+            errcode=errcode,
+            errmsg=errmsg,
+            transient=True,
+            retry_after=c.RETRY_AFTER_BUSY,
+        )
+    if errcode in OLD_API_MEDIA_CODES:
+        log.error("dingtalk %s: media refused errcode=%s errmsg=%s", action, errcode, errmsg)
+        raise MediaRefused(
+            "钉钉拒绝了上传的图片或文件（类型或大小不符）", platform=PLATFORM, errcode=errcode, errmsg=errmsg
         )
     log.error("dingtalk %s failed errcode=%s errmsg=%s", action, errcode, errmsg)
     raise PlatformError("钉钉拒绝了请求", platform=PLATFORM, errcode=errcode, errmsg=errmsg)

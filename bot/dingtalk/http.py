@@ -2,6 +2,7 @@
 
 Shared by the API client and the webhook sender.  Nothing here logs or
 raises a URL: webhook URLs carry access tokens, signatures and session keys.
+JSON bodies go with ``post_json``; multipart uploads (old API) with ``post_form``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.dingtalk.errors import PLATFORM, check_response, network_error
 from bot.errors import PlatformError
 
 _TIMEOUT = aiohttp.ClientTimeout(total=c.API_TIMEOUT_SECONDS)
+_UPLOAD_TIMEOUT = aiohttp.ClientTimeout(total=c.UPLOAD_TIMEOUT_SECONDS)
 
 
 async def post_json(
@@ -40,6 +42,30 @@ async def post_json(
             status = response.status
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise network_error(action, exc) from None
+    return _answer(status, raw, action=action, credentials_call=credentials_call)
+
+
+async def post_form(
+    session: aiohttp.ClientSession,
+    url: str,
+    form: aiohttp.FormData,
+    *,
+    action: str,
+    params: Mapping[str, str],
+) -> dict[str, Any]:
+    """POST a multipart ``form`` to an old-API (oapi) call; its answer when DingTalk says it succeeded."""
+    try:
+        async with session.post(url, params=params, data=form, timeout=_UPLOAD_TIMEOUT) as response:
+            raw = await response.read()
+            status = response.status
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise network_error(action, exc) from None
+    return _answer(status, raw, action=action, old_api=True)
+
+
+def _answer(
+    status: int, raw: bytes, *, action: str, credentials_call: bool = False, old_api: bool = False
+) -> dict[str, Any]:
     try:
         payload = json.loads(raw) if raw else {}
     except ValueError:
@@ -51,11 +77,11 @@ async def post_json(
             transient=status >= 500 or status == 429,
             retry_after=c.RETRY_AFTER_NETWORK if status >= 500 or status == 429 else None,
         ) from None
-    return check_response(status, payload, action=action, credentials_call=credentials_call)
+    return check_response(status, payload, action=action, credentials_call=credentials_call, old_api=old_api)
 
 
 def field(answer: dict[str, Any], name: str, *, action: str) -> str:
-    """A field a successful answer must carry (accessToken)."""
+    """A field a successful answer must carry (accessToken, media_id)."""
     value = answer.get(name)
     if not value:
         raise PlatformError(

@@ -1,12 +1,14 @@
 """A DingTalk stand-in for tests: the robot API, robot webhooks, the Stream gateway, signed callbacks.
 
 ``DingTalkEmulator`` is a small aiohttp app on 127.0.0.1 that issues access
-tokens (expiring them on demand), records every one-to-one robot message,
-group message, custom robot post and session webhook post, answers with
-queued errors, and checks what DingTalk checks: the access token header,
-the robot code, at most 20 userIds a call, a custom robot's signature and
-its 20-a-minute limit (by the signed timestamps, so a fake clock drives
-it).  It also plays the Stream gateway: ``connections/open`` hands out a
+tokens (expiring them on demand), takes media uploads on the old API
+(recording the bytes and handing out media ids), records every one-to-one
+robot message, group message, custom robot post and session webhook post,
+answers with queued errors, and checks what DingTalk checks: the access
+token (header, or query on the old API), the robot code, at most 20
+userIds a call, that an image or file message names a media id it issued,
+a custom robot's signature and its 20-a-minute limit (by the signed
+timestamps, so a fake clock drives it).  It also plays the Stream gateway: ``connections/open`` hands out a
 loopback websocket that pushes queued frames and records the SDK's acks.
 A call it does not know is recorded in ``unexpected`` (the fixture fails
 the test on it).  ``CallbackSender`` posts signed robot callbacks to the
@@ -31,6 +33,9 @@ from aiohttp import web
 
 VALID, EXPIRED = "valid", "expired"
 WEBHOOK_LIMIT_PER_MINUTE = 20
+MEDIA_TYPES = ("image", "voice", "video", "file")
+# Above the bot's 20 MB limit, so an oversize upload would reach the handler.
+UPLOAD_MAX_BYTES = 32 * 1024 * 1024
 
 
 def dingtalk_sign(timestamp_ms: str, secret: str) -> str:
@@ -57,6 +62,17 @@ class RobotMessage:
 
 
 @dataclass
+class MediaUpload:
+    """One media/upload call: the type it was given in the query and in the form, and the file."""
+
+    media_type: str
+    form_type: str | None
+    filename: str
+    data: bytes
+    media_id: str
+
+
+@dataclass
 class WebhookPost:
     access_token: str
     timestamp_ms: int | None
@@ -78,6 +94,7 @@ class DingTalkEmulator:
     robots: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     token_calls: int = 0
+    uploads: list[MediaUpload] = field(default_factory=list)
     one_to_one: list[RobotMessage] = field(default_factory=list)
     group_messages: list[RobotMessage] = field(default_factory=list)
     webhook_posts: list[WebhookPost] = field(default_factory=list)
@@ -100,6 +117,11 @@ class DingTalkEmulator:
     def fail_next(self, path: str, *, status: int = 200, times: int = 1, **body: Any) -> None:
         """Answer the next ``times`` calls of ``path`` with ``status`` and ``body``."""
         self._failures[path].extend([Canned(status, body)] * times)
+
+    def media(self, media_id: str) -> MediaUpload:
+        """The upload behind a media id a robot message carried."""
+        [upload] = [u for u in self.uploads if u.media_id == media_id]
+        return upload
 
     def expire_tokens(self) -> None:
         """Every issued token is now refused (InvalidAuthentication)."""
@@ -126,8 +148,9 @@ class DingTalkEmulator:
     # --- server ------------------------------------------------------------------
 
     async def start(self) -> str:
-        app = web.Application()
+        app = web.Application(client_max_size=UPLOAD_MAX_BYTES)
         app.router.add_post("/v1.0/oauth2/accessToken", self._access_token)
+        app.router.add_post("/media/upload", self._media_upload)
         app.router.add_post("/v1.0/robot/oToMessages/batchSend", self._batch_send)
         app.router.add_post("/v1.0/robot/groupMessages/send", self._group_send)
         app.router.add_post("/robot/send", self._robot_send)
@@ -191,13 +214,30 @@ class DingTalkEmulator:
             return self._api_error(400, "robot.notExist", "机器人不存在")
         if not isinstance(body.get("msgParam"), str):
             return self._api_error(400, "InvalidParameter", "msgParam 应为 JSON 字符串")
-        return RobotMessage(
+        message = RobotMessage(
             robot_code=body["robotCode"],
             msg_key=body.get("msgKey", ""),
             param=json.loads(body["msgParam"]),
             user_ids=list(body.get("userIds") or []),
             conversation_id=body.get("openConversationId"),
         )
+        refused = self._media_refusal(message)
+        return refused if refused is not None else message
+
+    def _media_refusal(self, message: RobotMessage) -> web.Response | None:
+        """An image or file message must name a media id this emulator issued."""
+        issued = {u.media_id for u in self.uploads}
+        param = message.param
+        if message.msg_key == "sampleImageMsg":
+            photo = str(param.get("photoURL", ""))
+            if photo not in issued and not photo.startswith(("https://", "http://")):
+                return self._api_error(400, "InvalidParameter", "photoURL 不是有效的图片地址或 mediaId")
+        if message.msg_key == "sampleFile":
+            if param.get("mediaId") not in issued:
+                return self._api_error(400, "InvalidParameter", "mediaId 无效")
+            if not param.get("fileName") or not param.get("fileType"):
+                return self._api_error(400, "InvalidParameter", "缺少 fileName 或 fileType")
+        return None
 
     async def _batch_send(self, request: web.Request) -> web.Response:
         message = await self._robot_message(request)
@@ -222,6 +262,36 @@ class DingTalkEmulator:
     @staticmethod
     def _errcode(errcode: int, errmsg: str = "ok") -> web.Response:
         return web.json_response({"errcode": errcode, "errmsg": errmsg})
+
+    async def _media_upload(self, request: web.Request) -> web.Response:
+        """The old API's media/upload: access_token and type in the query, the file in the ``media`` field."""
+        queued = self._queued(request)
+        if queued is not None:
+            return queued
+        if self.tokens.get(request.query.get("access_token", "")) != VALID:
+            return self._errcode(40014, "不合法的access_token")  # errcode UNCONFIRMED
+        form_type: str | None = None
+        filename: str | None = None
+        data = b""
+        reader = await request.multipart()
+        async for part in reader:
+            if not isinstance(part, aiohttp.BodyPartReader):
+                continue
+            if part.name == "type":
+                form_type = await part.text()
+            elif part.name == "media":
+                filename = part.filename
+                data = bytes(await part.read())
+        media_type = request.query.get("type") or form_type or ""
+        if media_type not in MEDIA_TYPES:
+            return self._errcode(40004, "不合法的媒体文件类型")
+        if filename is None:
+            return self._errcode(40003, "缺少 media 文件")  # errcode UNCONFIRMED
+        media_id = f"@lAD-emulated-{media_type}-{next(self._ids)}"
+        self.uploads.append(MediaUpload(media_type, form_type, filename, data, media_id))
+        return web.json_response(
+            {"errcode": 0, "errmsg": "ok", "type": media_type, "media_id": media_id, "created_at": int(time.time())}
+        )
 
     async def _robot_send(self, request: web.Request) -> web.Response:
         queued = self._queued(request)
@@ -372,6 +442,10 @@ def shown(message: RobotMessage) -> str:
     param = message.param
     if message.msg_key == "sampleText":
         return str(param.get("content", ""))
+    if message.msg_key == "sampleImageMsg":
+        return "[图片]"
+    if message.msg_key == "sampleFile":
+        return f"[文件 {param.get('fileName', '')}]"
     lines = [str(param.get("text", ""))]
     buttons = [str(v) for k, v in sorted(param.items()) if k.startswith("actionTitle") or k == "singleTitle"]
     if buttons:
