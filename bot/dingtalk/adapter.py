@@ -8,6 +8,12 @@ Targets: ``Target.user`` is a member's staff id (one-to-one robot message);
 ``Target.group`` is either a leaders' group named in
 ``SCOREBOT_DINGTALK_ROBOT_WEBHOOKS`` (custom robot) or a conversation id the
 app robot is in (the ``chat_id`` of a group @-message).
+
+Images and files are uploaded for a media id and sent by the app robot,
+never on a session webhook (it takes no media).  A custom robot cannot post
+them either: for a webhook group they go to the group's ``conversation_id``
+through the app robot, and without one they are refused, saying what to
+configure, before anything is uploaded.
 """
 
 from __future__ import annotations
@@ -21,10 +27,10 @@ from aiohttp import web
 
 from bot.adapter import Adapter, EventSink, RateLimit, SendResult
 from bot.dingtalk import constants as c
-from bot.dingtalk import session
+from bot.dingtalk import media, session
 from bot.dingtalk.client import Clock, DingTalkClient, SessionSource, utc_now
 from bot.dingtalk.config import DingTalkConfig, ReceiveMode
-from bot.dingtalk.errors import PLATFORM, CallbackRejected
+from bot.dingtalk.errors import PLATFORM, CallbackRejected, MessageUnsupported
 from bot.dingtalk.event import robot_event
 from bot.dingtalk.render import Audience, Part, app_message, render
 from bot.dingtalk.signing import verify_callback
@@ -32,7 +38,7 @@ from bot.dingtalk.stream import StreamReceiver
 from bot.dingtalk.webhook import WebhookSender
 from bot.errors import PlatformError
 from bot.events import Platform
-from bot.messages import File, Image, Outbound, TargetKind
+from bot.messages import File, Image, Outbound, Target, TargetKind
 from bot.settings import Settings
 from scoring_core.errors import ScorebotError
 from storage.tokens import TokenStore
@@ -40,10 +46,6 @@ from storage.tokens import TokenStore
 log = logging.getLogger(__name__)
 
 CALLBACK_PATH: Final = "/dingtalk/callback"
-
-
-class MessageUnsupported(PlatformError):
-    """A message kind the DingTalk robot cannot carry yet (images, files)."""
 
 
 def _digest(text: str) -> str:
@@ -131,6 +133,9 @@ class DingTalkAdapter(Adapter):
         target = outbound.target
         if target.kind is TargetKind.GROUP:
             hook = self.config.webhooks.get(target.id)
+            if hook is not None and hook.conversation_id and isinstance(outbound.message, Image | File):
+                # Media for a webhook group goes through the app robot: its group's bucket.
+                return f"dingtalk:group:{hook.conversation_id}", c.GROUP_RATE
             if hook is not None:
                 # Bucket per webhook (two group ids may share one), named by a digest.
                 return f"dingtalk:webhook:{_digest(hook.url.get_secret_value())}", c.WEBHOOK_RATE
@@ -143,11 +148,7 @@ class DingTalkAdapter(Adapter):
             raise PlatformError("消息目标不属于钉钉", platform=PLATFORM, errmsg=f"target platform {target.platform}")
         message = outbound.message
         if isinstance(message, Image | File):
-            raise MessageUnsupported(
-                f"钉钉机器人暂不支持发送{'图片' if isinstance(message, Image) else '文件'}“{message.filename}”",
-                platform=PLATFORM,
-                errmsg=f"{message.kind} not supported",
-            )
+            return await self._send_media(target, message)
         hook = self.config.webhooks.get(target.id) if target.kind is TargetKind.GROUP else None
         if hook is not None:
             sent = await self.webhooks.send_robot(hook, render(message, Audience.WEBHOOK))
@@ -180,3 +181,31 @@ class DingTalkAdapter(Adapter):
             log.info("dingtalk session webhook refused (errcode=%s), sending through the API", exc.errcode)
             return None
         return SendResult(detail=f"session webhook x{sent}")
+
+    def _media_conversation(self, group: str, message: Image | File) -> str:
+        """Where the app robot posts media for a group: the group itself or its webhook's conversation."""
+        hook = self.config.webhooks.get(group)
+        if hook is None:
+            return group
+        if hook.conversation_id:
+            return hook.conversation_id
+        kind_zh = "图片" if isinstance(message, Image) else "文件"
+        raise MessageUnsupported(
+            f"钉钉群“{group}”只配置了自定义机器人，自定义机器人不能发送{kind_zh}，“{message.filename}”未发送。"
+            f"请把应用机器人加入该群，并在 SCOREBOT_DINGTALK_ROBOT_WEBHOOKS 中为“{group}”"
+            "填写 conversation_id（该群的 openConversationId）",
+            platform=PLATFORM,
+            errmsg=f"{message.kind} for webhook group {group} without conversation_id",
+        )
+
+    async def _send_media(self, target: Target, message: Image | File) -> SendResult:
+        """Check, upload, then send the media id by the app robot (one-to-one or to a group)."""
+        conversation = self._media_conversation(target.id, message) if target.kind is TargetKind.GROUP else None
+        spec = media.check(message)
+        media_id = await self.client.upload_media(spec.media_type, message.filename, message.data)
+        msg_key, param = media.app_media_message(message, spec, media_id)
+        if conversation is not None:
+            key = await self.client.send_to_group(conversation, msg_key, param)
+        else:
+            [key] = await self.client.send_to_users([target.id], msg_key, param)
+        return SendResult(platform_message_id=key or None, detail=f"robot {message.kind} media")

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.dingtalk import DingTalkAdapter
 from bot.dingtalk import constants as c
-from bot.dingtalk.adapter import MessageUnsupported
 from bot.dingtalk.errors import DingTalkCredentialsError
 from bot.dingtalk.render import COMMANDS_PREFIX, GROUP_COMMANDS_PREFIX
 from bot.dingtalk.session import encode
@@ -323,20 +322,6 @@ async def test_a_damaged_reply_token_is_ignored(adapter: DingTalkAdapter, emulat
     await adapter.send(to_zhang(Text(content="已记录"), reply_token="rc_from_another_platform"))
 
     assert len(emulator.one_to_one) == 1
-
-
-@pytest.mark.parametrize(
-    "message", [Image(filename="排名.png", data=b"\x89PNG...."), File(filename="a.xlsx", data=b"PK")]
-)
-async def test_images_and_files_are_refused_with_a_clear_message(
-    adapter: DingTalkAdapter, emulator: DingTalkEmulator, message: Image | File
-):
-    with pytest.raises(MessageUnsupported) as caught:
-        await adapter.send(to_zhang(message))
-
-    assert not caught.value.transient
-    assert message.filename in caught.value.user_message
-    assert emulator.one_to_one == []
 
 
 async def test_a_message_for_another_platform_is_refused(adapter: DingTalkAdapter):
