@@ -202,6 +202,17 @@ async def test_media_at_the_limit_goes_out(adapter: DingTalkAdapter, emulator: D
     assert len(upload.data) == c.FILE_MAX_BYTES
 
 
+async def test_without_the_check_dingtalk_itself_refuses_an_oversize_upload(
+    adapter: DingTalkAdapter, emulator: DingTalkEmulator
+):
+    # The check behind the tests above: the emulator does enforce the upload limit.
+    with pytest.raises(MediaRefused) as caught:
+        await adapter.client.upload_media("file", "全部材料.zip", b"\x00" * (c.FILE_MAX_BYTES + 1))
+
+    assert caught.value.errcode == 40006
+    assert emulator.uploads == []
+
+
 @pytest.mark.parametrize(
     ("message", "words"),
     [

@@ -6,9 +6,10 @@ tokens (expiring them on demand), takes media uploads on the old API
 robot message, group message, custom robot post and session webhook post,
 answers with queued errors, and checks what DingTalk checks: the access
 token (header, or query on the old API), the robot code, at most 20
-userIds a call, that an image or file message names a media id it issued,
-a custom robot's signature and its 20-a-minute limit (by the signed
-timestamps, so a fake clock drives it).  It also plays the Stream gateway: ``connections/open`` hands out a
+userIds a call, the upload size limits, that an image or file message
+names a media id it issued, a custom robot's signature and its
+20-a-minute limit (by the signed timestamps, so a fake clock drives it).
+It also plays the Stream gateway: ``connections/open`` hands out a
 loopback websocket that pushes queued frames and records the SDK's acks.
 A call it does not know is recorded in ``unexpected`` (the fixture fails
 the test on it).  ``CallbackSender`` posts signed robot callbacks to the
@@ -34,8 +35,9 @@ from aiohttp import web
 VALID, EXPIRED = "valid", "expired"
 WEBHOOK_LIMIT_PER_MINUTE = 20
 MEDIA_TYPES = ("image", "voice", "video", "file")
-# Above the bot's 20 MB limit, so an oversize upload would reach the handler.
-UPLOAD_MAX_BYTES = 32 * 1024 * 1024
+UPLOAD_MAX_BYTES = {"image": 20 * 1024 * 1024, "file": 20 * 1024 * 1024}  # per the upload docs
+# aiohttp's own body cap (1 MB by default) set above them, so the limits above answer.
+REQUEST_MAX_BYTES = 32 * 1024 * 1024
 
 
 def dingtalk_sign(timestamp_ms: str, secret: str) -> str:
@@ -148,7 +150,7 @@ class DingTalkEmulator:
     # --- server ------------------------------------------------------------------
 
     async def start(self) -> str:
-        app = web.Application(client_max_size=UPLOAD_MAX_BYTES)
+        app = web.Application(client_max_size=REQUEST_MAX_BYTES)
         app.router.add_post("/v1.0/oauth2/accessToken", self._access_token)
         app.router.add_post("/media/upload", self._media_upload)
         app.router.add_post("/v1.0/robot/oToMessages/batchSend", self._batch_send)
@@ -287,6 +289,8 @@ class DingTalkEmulator:
             return self._errcode(40004, "不合法的媒体文件类型")
         if filename is None:
             return self._errcode(40003, "缺少 media 文件")  # errcode UNCONFIRMED
+        if len(data) > UPLOAD_MAX_BYTES.get(media_type, len(data)):
+            return self._errcode(40006, "不合法的文件大小")  # errcode UNCONFIRMED
         media_id = f"@lAD-emulated-{media_type}-{next(self._ids)}"
         self.uploads.append(MediaUpload(media_type, form_type, filename, data, media_id))
         return web.json_response(
