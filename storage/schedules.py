@@ -80,9 +80,7 @@ async def set_snooze(session: AsyncSession, target: Target, until: datetime, now
         platform=target.platform.value, user_id=target.id, until=until, set_at=now
     )
     await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["platform", "user_id"], set_={"until": until, "set_at": now}
-        )
+        stmt.on_conflict_do_update(index_elements=["platform", "user_id"], set_={"until": until, "set_at": now})
     )
 
 
@@ -123,9 +121,7 @@ async def paused_rounds(session: AsyncSession) -> set[int]:
 # --- pushed rankings ------------------------------------------------------------------
 
 
-async def record_push(
-    session: AsyncSession, round_id: int, event: str, at: datetime, ranks: Mapping[str, int]
-) -> None:
+async def record_push(session: AsyncSession, round_id: int, event: str, at: datetime, ranks: Mapping[str, int]) -> None:
     await session.execute(
         insert_for(session, RankingPushRow)
         .values(round_id=round_id, event=event, pushed_at=at, ranks=json.dumps(dict(ranks), ensure_ascii=False))
