@@ -11,6 +11,7 @@ each other's fresh token.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -149,7 +150,7 @@ class WeComClient:
             # One per try: a FormData is consumed when sent.  Unquoted, so a Chinese
             # file name reaches WeCom as UTF-8, not percent-encoded.
             form = aiohttp.FormData(quote_fields=False)
-            form.add_field("media", data, filename=filename)
+            form.add_field("media", io.BytesIO(data), filename=filename, content_type="application/octet-stream")
             return await request(
                 self._session(),
                 "POST",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 from pathlib import PurePath
 from typing import Any
 
@@ -89,7 +90,7 @@ class RobotSender:
                 errmsg=f"file {len(data)} bytes",
             )
         form = aiohttp.FormData(quote_fields=False)  # UTF-8 file names, not %-encoded
-        form.add_field("media", data, filename=filename)
+        form.add_field("media", io.BytesIO(data), filename=filename, content_type="application/octet-stream")
         answer = await request(
             self._session(),
             "POST",

@@ -76,7 +76,8 @@ class WeComEmulator:
     # --- server ------------------------------------------------------------------
 
     async def start(self) -> str:
-        app = web.Application()
+        # WeCom takes files up to 20 MB; aiohttp's default request cap is 1 MB.
+        app = web.Application(client_max_size=32 * 1024 * 1024)
         app.router.add_get("/cgi-bin/gettoken", self._gettoken)
         app.router.add_post("/cgi-bin/message/send", self._message_send)
         app.router.add_post("/cgi-bin/message/update_template_card", self._update_card)

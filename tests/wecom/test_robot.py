@@ -98,6 +98,15 @@ async def test_a_file_is_uploaded_to_the_robot_then_sent(adapter: WeComAdapter, 
     assert post.body["file"]["media_id"].startswith("robot-media-")
 
 
+async def test_a_workbook_over_1_mb_goes_out_whole(adapter: WeComAdapter, emulator: WeComEmulator):
+    # Regression: raw bytes over 1 MB made aiohttp warn (an error under our test settings).
+    data = b"PK\x03\x04" + bytes(range(256)) * 6000
+    await adapter.send(to_leaders(File(filename="排名.xlsx", data=data)))
+
+    [upload] = emulator.robot_uploads
+    assert (len(upload.data), upload.data == data) == (1536004, True)
+
+
 async def test_a_file_over_20_mb_is_refused(adapter: WeComAdapter, emulator: WeComEmulator):
     with pytest.raises(MessageTooLarge) as caught:
         await adapter.send(to_leaders(File(filename="材料.zip", data=b"x" * (c.ROBOT_FILE_MAX_BYTES + 1))))
