@@ -167,6 +167,7 @@ $("user").addEventListener("change", restart);
 $("group").addEventListener("change", restart);
 $("tab-user").addEventListener("click", () => setMode("user"));
 $("tab-group").addEventListener("click", () => setMode("group"));
-$("user").value = localStorage.getItem("sandbox.user") || "";
+// ?user=ID opens the chat as that member (a bookmarkable link per tester).
+$("user").value = new URLSearchParams(location.search).get("user") || localStorage.getItem("sandbox.user") || "";
 loadLists();
 restart();
