@@ -131,7 +131,11 @@ class AdjustVerb(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Adjust:
-    """加分 / 扣分 / 否决 <单位> <编号> [分值] [案件] 理由."""
+    """加分 / 扣分 / 否决 <单位> <编号> [分值] [案件] 理由 [@录入部门].
+
+    ``recorder`` (``@市法院``) lets an admin enter an entry on behalf of the
+    department the scheme names for it (a D9 reported on paper).
+    """
 
     verb: AdjustVerb
     unit: str
@@ -139,6 +143,7 @@ class Adjust:
     value: Decimal | None
     reason: str
     case: str | None = None
+    recorder: str | None = None
 
 
 # --- leaders ----------------------------------------------------------------------------

@@ -267,6 +267,10 @@ def _adjustment(verb: AdjustVerb, rest: str, case_codes: frozenset[str]) -> Adju
         AdjustVerb.VETO: "否决 市医保局 V2 理由",
     }[verb]
     words = rest.split(" ")
+    recorders = [w[1:] for w in words if w.startswith("@") and len(w) > 1]
+    if len(recorders) > 1:
+        raise BadCommand("只能写一个录入部门（@部门）")
+    words = [w for w in words if not w.startswith("@")]
     # The code is the first word that looks like one; the unit is what comes before
     # (a code glued to the name, "市城管局D8", is split off too).
     for i, word in enumerate(words):
@@ -295,7 +299,7 @@ def _adjustment(verb: AdjustVerb, rest: str, case_codes: frozenset[str]) -> Adju
         if not after:
             raise BadCommand(f"{code}须写明案件（人员-案件，如“王某-案1”），再写理由")
         case, after = after[0], after[1:]
-    return Adjust(verb, unit.strip(), code, value, " ".join(after).strip(), case)
+    return Adjust(verb, unit.strip(), code, value, " ".join(after).strip(), case, recorders[0] if recorders else None)
 
 
 def _is_number_word(word: str) -> bool:
