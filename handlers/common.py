@@ -13,7 +13,7 @@ from bot.events import UserKey
 from bot.messages import Button, ButtonStyle, Message, Target, Text
 from handlers.base import Context
 from scoring_core.directory import Directory, Member, Role
-from scoring_core.errors import DomainError
+from scoring_core.errors import ConfigError, DomainError
 from scoring_core.names import Candidates, Exact, NameIndex, NoMatch
 from scoring_core.scheme import Scheme
 from storage.errors import NotFound
@@ -59,13 +59,15 @@ class Caller:
 
 
 def scheme_of(ctx: Context) -> Scheme:
-    scheme: Scheme = ctx.services.scheme
-    return scheme
+    if ctx.services.scheme is None:
+        raise ConfigError("考核方案未加载，请联系管理员检查配置")
+    return ctx.services.scheme
 
 
 def directory_of(ctx: Context) -> Directory:
-    directory: Directory = ctx.services.directory
-    return directory
+    if ctx.services.directory is None:
+        raise ConfigError("名录未加载，请联系管理员检查配置")
+    return ctx.services.directory
 
 
 def identify(ctx: Context) -> Caller | None:
