@@ -12,7 +12,7 @@ LEADER = "leader1"
 
 async def _open(chat: Chat) -> None:
     said = await chat.say(ADMIN, "开启考核 12月20日")
-    assert said == "已开启“2020年度市综治责任单位平安建设（综治工作）考核”，截止 12月20日 23:59。\n已通知 150 位评分人员。"
+    assert said == "已开启“2020年度市综治责任单位平安建设（综治工作）考核”，截止 12月20日 23:59。\n已通知 145 位评分人员。"
     assert await chat.read(FIRE) == (
         "“2020年度市综治责任单位平安建设（综治工作）考核”已开启，截止 12月20日 23:59。\n发“任务”查看本部门的评分项。"
     )
