@@ -53,13 +53,16 @@ def show(view: dict[str, Any]) -> str:
     return f"（文件 {view['filename']}）"
 
 
+#: Message ids unique across restarts within a test run (a reused id is a platform retry).
+_IDS = count(1)
+
+
 class Chat:
     """The people of a test talking to one running bot."""
 
     def __init__(self, client: TestClient[Any, Any], clock: Clock) -> None:
         self.client = client
         self.clock = clock
-        self._ids = count(1)
         self._seen: dict[str, int] = {}
         self.last_card: dict[str, int] = {}
         self.views: dict[str, list[dict[str, Any]]] = {}
@@ -98,7 +101,7 @@ class Chat:
         return "\n---\n".join(show(m["view"]) for m in messages)
 
     async def _post(self, body: dict[str, Any], user: str, msg_id: str | None) -> None:
-        body = {"client_msg_id": msg_id or f"m{next(self._ids)}", "user_id": user, **body}
+        body = {"client_msg_id": msg_id or f"m{next(_IDS)}", "user_id": user, **body}
         response = await self.client.post("/sandbox/api/events", json=body)
         assert response.status == 200, await response.text()
         await self.settle()
