@@ -94,7 +94,7 @@ async def test_submit_tells_the_department_then_locks_at_the_deadline_until_unlo
         assert await chat.read(FIRE_HEAD) == (
             "【提醒】邓同志a已提交第12项（32 个单位）。\n---\n【提醒】邓同志a修改了已提交的第12项：\n市教育局 4 → 3（演练未按期）"
         )
-        clock.advance(days=1)  # past the deadline
+        clock.advance(days=2)  # past the deadline
         assert await chat.say(FIRE, "教育局 4") == (
             "市消防救援支队第12项已提交且已过截止时间，已锁定；如需修改请联系市委平安办解锁"
         )
