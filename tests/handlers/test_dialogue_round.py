@@ -122,7 +122,7 @@ async def test_a_whole_round(db_url: str, scheme: Scheme, directory: Directory, 
             f"第{house.rank}名 总分 {fmt(house.total)} = 项目 {fmt(house.parts_total)} + 加分 0 - 扣分 3"
         )
         assert "1 8/8：市委平安办 8" in detail
-        last_page = await chat.say(LEADER, "明细 房管局 第4页")
+        last_page = await chat.say(LEADER, "明细 房管局 第5页")
         assert "D9 王某-案1 -3 计-3（市纪委市监委：班子成员违纪）" in last_page
         assert "D9 王某-案1 -2 计-0（市法院：同一案件法院通报，同一人同一案件只计较大的一次扣分）" in last_page
 
