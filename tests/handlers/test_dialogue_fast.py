@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("storage.scoring")
 
-from tests.handlers.dialogue import Chat, Clock, bot  # noqa: E402
+from tests.handlers.dialogue import Chat, Clock, bot
 
 ADMIN = "admin"
 FIRE, FIRE_B, FIRE_HEAD = "d27a", "d27b", "d27head"

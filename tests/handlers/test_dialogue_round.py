@@ -17,14 +17,14 @@ import pytest
 
 pytest.importorskip("storage.scoring")
 
-from bot.cli import main as scorebot  # noqa: E402
-from scoring_core.assignments import assignments  # noqa: E402
-from scoring_core.directory import Directory, Role  # noqa: E402
-from scoring_core.entries import AdjustmentEntry, ScoreEntry  # noqa: E402
-from scoring_core.points import fmt  # noqa: E402
-from scoring_core.scheme import Scheme  # noqa: E402
-from scoring_core.standing import compute_standing  # noqa: E402
-from tests.handlers.dialogue import Chat, Clock, bot  # noqa: E402
+from bot.cli import main as scorebot
+from scoring_core.assignments import assignments
+from scoring_core.directory import Directory, Role
+from scoring_core.entries import AdjustmentEntry, ScoreEntry
+from scoring_core.points import fmt
+from scoring_core.scheme import Scheme
+from scoring_core.standing import compute_standing
+from tests.handlers.dialogue import Chat, Clock, bot
 
 ADMIN, LEADER = "admin", "leader1"
 HALF = Decimal("0.5")
@@ -148,8 +148,15 @@ async def test_a_whole_round(db_url: str, scheme: Scheme, directory: Directory, 
 
         # Close and publish: the leaders are told.
         assert (await chat.say(ADMIN, "关闭考核")).startswith("已关闭“")
-        assert await chat.say("d27a", "12 全部满分") == "“2020年度市综治责任单位平安建设（综治工作）考核”已结束，目前没有进行中的考核。"
-        assert await chat.say(ADMIN, "发布排名") == "已发布“2020年度市综治责任单位平安建设（综治工作）考核”排名，已通知 2 位领导。"
+        assert (
+            await chat.say("d27a", "12 全部满分")
+            == "“2020年度市综治责任单位平安建设（综治工作）考核”已结束，目前没有进行中的考核。"
+        )
+        assert (
+            await chat.say(ADMIN, "发布排名")
+            == "已发布“2020年度市综治责任单位平安建设（综治工作）考核”排名，已通知 2 位领导。"
+        )
         told = await chat.read("leader2")
         assert told.startswith("“2020年度市综治责任单位平安建设（综治工作）考核”排名已发布：\n1. ")
+        await chat.read(LEADER)  # the same notice
         assert (await chat.say(LEADER, "排名")).splitlines()[1] == "正式排名（已发布）"
