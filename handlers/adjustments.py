@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from storage.scoring import add_adjustment, adjustment_records
-
 from handlers.base import Context
 from handlers.commands import Adjust
 from handlers.common import Caller, Refused, directory_of, exact_name, open_round_info, scheme_of, text
@@ -12,6 +10,7 @@ from scoring_core.names import department_index, unit_index
 from scoring_core.points import fmt
 from scoring_core.rules import check_adjustment
 from scoring_core.scheme import AdjustmentKind
+from storage.scoring import add_adjustment, adjustment_records
 
 _KIND_OF_VERB = {"加分": AdjustmentKind.BONUS, "扣分": AdjustmentKind.DEDUCTION, "否决": AdjustmentKind.VETO}
 

@@ -5,17 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, time
 
-from storage.scoring import (
-    Deadline,
-    active_adjustments,
-    close_round,
-    current_scores,
-    load_standing,
-    open_round,
-    publish_round,
-    unlock_part,
-)
-
 from bot.messages import File, Target
 from handlers.base import Context
 from handlers.commands import DayTime, OpenRound, Unlock
@@ -38,6 +27,16 @@ from scoring_core.errors import DomainError
 from scoring_core.names import Exact, department_index, unit_index
 from scoring_core.points import fmt
 from scoring_core.rules import part_for_unit, scorers_of
+from storage.scoring import (
+    Deadline,
+    active_adjustments,
+    close_round,
+    current_scores,
+    load_standing,
+    open_round,
+    publish_round,
+    unlock_part,
+)
 from storage.sheets import ranking_workbook
 
 #: A deadline typed without a time is the end of that day.

@@ -8,8 +8,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from storage.models.scoring import RoundStatus
-from storage.scoring import Actor, RoundInfo, current_round
 
 from bot.events import UserKey
 from bot.messages import Button, ButtonStyle, Message, Target, Text
@@ -19,6 +17,8 @@ from scoring_core.errors import ConfigError, DomainError
 from scoring_core.names import Candidates, Exact, NameIndex, NoMatch
 from scoring_core.scheme import Scheme
 from storage.errors import NotFound
+from storage.models.scoring import RoundStatus
+from storage.scoring import Actor, RoundInfo, current_round
 
 #: Deadlines are typed and shown in the city's time.
 LOCAL = ZoneInfo("Asia/Shanghai")

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-from storage.models.scoring import RoundStatus
-from storage.scoring import RoundInfo, load_standing, part_status
-
 from bot.messages import Card
 from handlers.base import Context
 from handlers.commands import Detail, Progress, Ranking
@@ -15,6 +12,8 @@ from scoring_core.names import unit_index
 from scoring_core.points import fmt
 from scoring_core.results import Standing
 from scoring_core.scheme import AdjustmentKind
+from storage.models.scoring import RoundStatus
+from storage.scoring import RoundInfo, load_standing, part_status
 
 
 def _state(info: RoundInfo, standing: Standing) -> str:

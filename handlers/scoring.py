@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 
-from storage.scoring import RoundInfo, ScoreChange, part_status, scores_for_part, set_scores, submit_part, undo_last
-
 from bot.events import EventKind
 from bot.messages import Button, ButtonStyle, Card, Message
 from handlers.base import Context
@@ -37,6 +35,7 @@ from scoring_core.names import Candidates, Exact, NameIndex
 from scoring_core.points import fmt
 from scoring_core.rules import check_score
 from scoring_core.standing import spread_flags
+from storage.scoring import RoundInfo, ScoreChange, part_status, scores_for_part, set_scores, submit_part, undo_last
 
 #: Most changes listed back after a batch (the rest are counted).
 LISTED = 10

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-pytest.importorskip("storage.scoring")
-
 from tests.handlers.dialogue import Chat, Clock, bot
 
 ADMIN = "admin"

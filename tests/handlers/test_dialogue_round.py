@@ -13,10 +13,6 @@ from contextlib import redirect_stdout
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
-pytest.importorskip("storage.scoring")
-
 from bot.cli import main as scorebot
 from scoring_core.assignments import assignments
 from scoring_core.directory import Directory, Role

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-# The scoring repository comes with the storage branch; until it is merged these skip.
-pytest.importorskip("storage.scoring")
-
 from tests.handlers.dialogue import Chat, Clock, bot
 
 ADMIN = "admin"
