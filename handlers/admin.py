@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import datetime, time
 
@@ -147,7 +148,8 @@ async def export(ctx: Context, caller: Caller) -> None:
     standing = await load_standing(ctx.session, info.id, scheme, directory)
     scores = await current_scores(ctx.session, info.id)
     adjustments = await active_adjustments(ctx.session, info.id)
-    data = ranking_workbook(standing, scores, adjustments, f"{info.name}排名")
+    # openpyxl takes a second or two for a round: off the event loop, so other people's messages keep flowing.
+    data = await asyncio.to_thread(ranking_workbook, standing, scores, adjustments, f"{info.name}排名")
     await ctx.reply(File(filename=f"排名-{info.id}.xlsx", data=data))
 
 
