@@ -22,7 +22,8 @@ from handlers.common import (
     text,
 )
 from handlers.parse import BadCommand
-from schedules.timing import snooze_until
+from schedules import jobs as schedule_jobs
+from schedules.plan import ScheduleConfig
 from scoring_core.directory import Role
 from scoring_core.errors import DomainError
 from scoring_core.names import Exact, department_index, unit_index
@@ -180,5 +181,7 @@ async def chase(ctx: Context, caller: Caller) -> None:
 
 
 async def snooze(ctx: Context, caller: Caller) -> None:
-    until = snooze_until(ctx.now)
-    await ctx.reply(text(f"好的，{local(until)} 再提醒您。"))
+    """稍后提醒 (the reminder card's button): the reminder sweep skips this person until then."""
+    me = Target.user(ctx.event.platform, ctx.event.user_id)
+    until = await schedule_jobs.snooze(ctx.session, me, ctx.now, ScheduleConfig())
+    await ctx.reply(text(f"好的，{local(until)} 前不再提醒您。"))

@@ -125,7 +125,10 @@ class Chat:
 
 
 def settings(db_url: str) -> Settings:
-    return Settings(_env_file=None, database_url=db_url, sandbox=True, shutdown_grace_seconds=0)  # type: ignore[call-arg]
+    # The reminder sweep runs on its own timer: off, so a dialogue's answers are only the answers.
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None, database_url=db_url, sandbox=True, shutdown_grace_seconds=0, schedules_enabled=False
+    )
 
 
 @asynccontextmanager

@@ -122,3 +122,9 @@ async def test_progress_tasks_and_help_for_a_scorer(db_url: str) -> None:
         tasks = await chat.say("pab1", "任务")
         assert tasks.endswith("第1/2页\n[评分 1] [评分 2] [评分 3] [评分 4.1] [评分 5] [下一页]")
         assert "第36项" in await chat.tap("pab1", "任务 第2页")
+
+
+async def test_snooze_holds_this_persons_reminders(db_url: str) -> None:
+    async with bot(db_url, Clock()) as chat:
+        await _open(chat)
+        assert await chat.say(FIRE, "稍后提醒") == "好的，12月1日 19:00 前不再提醒您。"
