@@ -104,4 +104,3 @@ def work_of(standing: Standing) -> tuple[dict[str, tuple[PartCount, ...]], dict[
                 units[score.scorer].add(result.unit)
     work = {d: tuple(PartCount(c, titles[c], n) for c, n in parts.items()) for d, parts in counts.items()}
     return work, {d: len(u) for d, u in units.items()}
-
