@@ -54,9 +54,9 @@ AdapterFactory = Callable[[AdapterDeps], Adapter]
 
 def default_handler() -> Handler:
     """The one place the handler router plugs in."""
-    from handlers.fallback import fallback
+    from handlers.router import router
 
-    return fallback
+    return router
 
 
 def load_services(settings: Settings) -> Services:

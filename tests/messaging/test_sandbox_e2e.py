@@ -19,6 +19,7 @@ from bot.messages import Button, Card, Outbound
 from bot.sandbox.adapter import SandboxAdapter
 from bot.settings import Settings
 from handlers.base import Context, Handler
+from handlers.common import NOT_IN_DIRECTORY
 from storage.models.messaging import InboundEventRow, OutboxRow, OutboxStatus, SandboxDeliveryRow
 from tests.messaging.fakes import FakeClock
 
@@ -86,14 +87,13 @@ async def _count(app: web.Application, model: Any) -> int:
         return int(await s.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def test_help_goes_in_through_the_page_and_comes_back_as_a_card(db_url: str) -> None:
+async def test_help_goes_in_through_the_page_and_comes_back(db_url: str) -> None:
     async with running(db_url) as client:
-        assert await _say(client, "zhang", "帮助", "c1") is True
-        (message,) = await _inbox(client, "zhang")
+        assert await _say(client, "d27a", "帮助", "c1") is True  # a scorer of the sample directory
+        (message,) = await _inbox(client, "d27a")
         view = message["view"]
-        assert view["kind"] == "card"
-        assert view["title"] == "平安考评助手"
-        assert "评分功能尚未开放" in view["description"]
+        assert view["kind"] == "text"
+        assert view["text"].startswith("【平安考评助手】\n任务：本部门的评分项")
         assert await _inbox(client, "li", after=0) == []
 
 
@@ -105,7 +105,8 @@ async def test_the_same_message_posted_three_times_takes_effect_once(db_url: str
         assert app is not None
         await _settle(app)
         messages = await _inbox(client, "zhang")
-        assert [m["view"]["text"] for m in messages] == ["收到：你好\n评分功能尚未开放，发送“帮助”查看说明。"]
+        # zhang is not in the directory: one polite line, once.
+        assert [m["view"]["text"] for m in messages] == [NOT_IN_DIRECTORY]
         assert await _count(app, InboundEventRow) == 1
         assert await _count(app, OutboxRow) == 1
         assert await _count(app, SandboxDeliveryRow) == 1
@@ -170,9 +171,9 @@ async def test_a_leader_asks_in_the_group_and_the_answer_lands_in_the_group_view
     db_url: str,
 ) -> None:
     async with running(db_url) as client:
-        await _say(client, "wang", "帮助", "g1", chat_id="leaders")
+        await _say(client, "leader1", "帮助", "g1", chat_id="leaders")
         (message,) = await _inbox(client, "leaders", kind="group")
-        assert message["view"]["kind"] == "card"
+        assert message["view"]["kind"] == "text"
         assert await (await client.get("/sandbox/api/groups")).json() == ["leaders"]
 
 
@@ -212,7 +213,7 @@ async def test_an_event_stored_but_not_handled_before_a_crash_is_handled_after_r
     # Shut down mid-handling; a new app on the same database picks it up.
     async with running(db_url) as client:
         messages = await _inbox(client, "zhang")
-        assert [m["view"]["text"].splitlines()[0] for m in messages] == ["收到：你好"]
+        assert [m["view"]["text"] for m in messages] == [NOT_IN_DIRECTORY]  # zhang is not in the directory
         assert await _say(client, "zhang", "你好", "c1") is False
 
 

@@ -1,0 +1,187 @@
+"""What admins (市委平安办) do from the chat: open, unlock, chase, close, publish, export."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import datetime, time
+
+from bot.messages import File, Target
+from handlers.base import Context
+from handlers.commands import DayTime, OpenRound, Unlock
+from handlers.common import (
+    LOCAL,
+    Caller,
+    directory_of,
+    exact_name,
+    latest_round,
+    local,
+    open_round_info,
+    page_of,
+    scheme_of,
+    text,
+)
+from handlers.parse import BadCommand
+from schedules import jobs as schedule_jobs
+from schedules.plan import ScheduleConfig
+from scoring_core.directory import Role
+from scoring_core.errors import DomainError
+from scoring_core.names import Exact, department_index, unit_index
+from scoring_core.points import fmt
+from scoring_core.rules import part_for_unit, scorers_of
+from storage.scoring import (
+    Deadline,
+    active_adjustments,
+    close_round,
+    current_scores,
+    load_standing,
+    open_round,
+    publish_round,
+    unlock_part,
+)
+from storage.sheets import ranking_workbook
+
+#: A deadline typed without a time is the end of that day.
+END_OF_DAY = time(23, 59)
+
+
+def _when(now: datetime, typed: DayTime) -> datetime:
+    year = typed.year or now.astimezone(LOCAL).year
+    try:
+        return datetime(year, typed.month, typed.day, *(_hm(typed.at or END_OF_DAY)), tzinfo=LOCAL)
+    except ValueError as exc:  # 2月29日 in a year without it
+        raise BadCommand(f"{year}年没有{typed.month}月{typed.day}日") from exc
+
+
+def _hm(at: time) -> tuple[int, int]:
+    return at.hour, at.minute
+
+
+async def open_round_cmd(ctx: Context, caller: Caller, cmd: OpenRound) -> None:
+    scheme, directory = scheme_of(ctx), directory_of(ctx)
+    deadline = _when(ctx.now, cmd.deadline)
+    if deadline <= ctx.now:
+        raise DomainError(f"截止时间 {local(deadline)} 已过，请写以后的日期")
+    deadlines = [Deadline(deadline)]
+    for line in cmd.overrides:
+        at = _when(ctx.now, line.when)
+        if line.target in scheme.parts_by_code:
+            deadlines.append(Deadline(at, code=line.target))
+        else:
+            deadlines.append(Deadline(at, department=exact_name(department_index(directory), line.target, "部门")))
+    # The round is tied to the scheme's content; the parsed scheme's repr is that
+    # content, canonical whatever the file's formatting (Services holds no file text).
+    info = await open_round(
+        ctx.session, scheme.name, scheme, repr(scheme), deadlines, caller.actor, ctx.now, ctx.event.message_id
+    )
+    extra = f"，另有 {len(cmd.overrides)} 项单独截止" if cmd.overrides else ""
+    told = 0
+    for dept in directory.departments:
+        for member in dept.members:
+            uid = member.ids.get(ctx.event.platform.value)
+            if uid is None or member.role not in (Role.SCORER, Role.HEAD) or uid == ctx.event.user_id:
+                continue
+            await ctx.send(
+                Target.user(ctx.event.platform, uid),
+                text(f"“{info.name}”已开启，截止 {local(deadline)}。", "发“任务”查看本部门的评分项。"),
+                dedupe_key=f"round-opened:{info.id}:{ctx.event.platform.value}:{uid}",
+            )
+            told += 1
+    await ctx.reply(text(f"已开启“{info.name}”，截止 {local(deadline)}{extra}。", f"已通知 {told} 位评分人员。"))
+
+
+async def unlock(ctx: Context, caller: Caller, cmd: Unlock) -> None:
+    scheme, directory = scheme_of(ctx), directory_of(ctx)
+    info = await open_round_info(ctx.session)
+    found = department_index(directory).match(cmd.target)
+    if isinstance(found, Exact):
+        department = found.name
+    else:
+        # A unit: unlock the department that scores this part for it.
+        unit = directory.unit(exact_name(unit_index(directory), cmd.target, "单位或部门"))
+        part = part_for_unit(scheme, unit, cmd.code)
+        scorers = scorers_of(scheme, directory, unit, part)
+        if len(scorers) != 1:
+            raise DomainError(f"第{part.code}项由{'、'.join(scorers)}共同评分，请写明解锁哪个部门")
+        department = scorers[0]
+    status = await unlock_part(ctx.session, info.id, department, cmd.code, caller.actor, ctx.now, ctx.event.message_id)
+    await ctx.reply(text(f"已解锁{department}第{status.code}项，可以修改；改完请重新提交。"))
+    for member in directory.members_of(department):
+        uid = member.ids.get(ctx.event.platform.value)
+        if uid is not None and uid != ctx.event.user_id:
+            await ctx.send(
+                Target.user(ctx.event.platform, uid),
+                text(f"【通知】市委平安办已解锁第{status.code}项，可以修改；改完请重新发“提交 {status.code}”。"),
+            )
+
+
+async def close(ctx: Context, caller: Caller) -> None:
+    info = await open_round_info(ctx.session)
+    standing = await load_standing(ctx.session, info.id, scheme_of(ctx), directory_of(ctx))
+    closed = await close_round(ctx.session, info.id, caller.actor, ctx.now, ctx.event.message_id)
+    missing = f"，尚缺 {len(standing.missing)} 条评分（按 0 分计）" if standing.missing else "，评分已齐全"
+    await ctx.reply(text(f"已关闭“{closed.name}”{missing}。", "确认后发“发布排名”。"))
+
+
+async def publish(ctx: Context, caller: Caller) -> None:
+    info = await latest_round(ctx.session)
+    published = await publish_round(ctx.session, info.id, caller.actor, ctx.now, ctx.event.message_id)
+    standing = await load_standing(ctx.session, info.id, scheme_of(ctx), directory_of(ctx))
+    top = [f"{r.rank}. {r.unit} {fmt(r.total)}" + ("（否决）" if r.vetoed else "") for r in standing.results[:5]]
+    told = 0
+    for dept in directory_of(ctx).departments:
+        for member in dept.members:
+            uid = member.ids.get(ctx.event.platform.value)
+            if uid is None or member.role is not Role.LEADER:
+                continue
+            await ctx.send(
+                Target.user(ctx.event.platform, uid),
+                text(f"“{published.name}”排名已发布：", *top, "发“排名”查看全部，“明细 单位”查看得分明细。"),
+                dedupe_key=f"published:{info.id}:{ctx.event.platform.value}:{uid}",
+            )
+            told += 1
+    await ctx.reply(text(f"已发布“{published.name}”排名，已通知 {told} 位领导。"))
+
+
+async def export(ctx: Context, caller: Caller) -> None:
+    info = await latest_round(ctx.session)
+    scheme, directory = scheme_of(ctx), directory_of(ctx)
+    standing = await load_standing(ctx.session, info.id, scheme, directory)
+    scores = await current_scores(ctx.session, info.id)
+    adjustments = await active_adjustments(ctx.session, info.id)
+    # openpyxl takes a second or two for a round: off the event loop, so other people's messages keep flowing.
+    data = await asyncio.to_thread(ranking_workbook, standing, scores, adjustments, f"{info.name}排名")
+    await ctx.reply(File(filename=f"排名-{info.id}.xlsx", data=data))
+
+
+async def chase(ctx: Context, caller: Caller) -> None:
+    """The departments behind, slowest first; each gets one nudge a day."""
+    info = await open_round_info(ctx.session)
+    standing = await load_standing(ctx.session, info.id, scheme_of(ctx), directory_of(ctx))
+    behind = Counter(m.scorer for m in standing.missing)
+    if not behind:
+        await ctx.reply(text("所有部门的评分都已齐全，无需催办。"))
+        return
+    today = ctx.now.astimezone(LOCAL).date().isoformat()
+    for dept, count in behind.items():
+        department = directory_of(ctx).find_department(dept)
+        for member in department.members if department else ():
+            uid = member.ids.get(ctx.event.platform.value)
+            if uid is None or member.role not in (Role.SCORER, Role.HEAD):
+                continue
+            await ctx.send(
+                Target.user(ctx.event.platform, uid),
+                text(f"【催办】{dept}还有 {count} 条评分未完成，请尽快评分。", "发“任务”查看。"),
+                dedupe_key=f"chase:{info.id}:{dept}:{today}:{ctx.event.platform.value}:{uid}",
+            )
+    rows = [f"{dept} 缺 {count} 条" for dept, count in behind.most_common()]
+    page = page_of(rows, 1, "催办")
+    more = f"……共 {len(rows)} 个部门" if page.footer else ""
+    await ctx.reply(text(f"已催办 {len(behind)} 个部门（每天每部门一次）：", *page.lines, more))
+
+
+async def snooze(ctx: Context, caller: Caller) -> None:
+    """稍后提醒 (the reminder card's button): the reminder sweep skips this person until then."""
+    me = Target.user(ctx.event.platform, ctx.event.user_id)
+    until = await schedule_jobs.snooze(ctx.session, me, ctx.now, ScheduleConfig())
+    await ctx.reply(text(f"好的，{local(until)} 前不再提醒您。"))
