@@ -29,8 +29,9 @@ from handlers.base import Handler, Services
 from schedules.scheduler import Scheduler
 from schedules.wiring import build_runtime
 from scoring_core.errors import ConfigError
+from scoring_core.scheme_file import parse_scheme
 from storage.engine import create_engine, session_factory
-from storage.files import load_directory, load_scheme
+from storage.files import load_directory, scheme_source
 from storage.migrate import upgrade
 from storage.outbox import WAKE_INFO_KEY
 
@@ -65,8 +66,9 @@ def load_services(settings: Settings) -> Services:
     Read once when the app is built: a bad file stops the start with a
     ConfigError naming the place, instead of failing on the first message.
     """
-    scheme = load_scheme(settings.scheme_path)
-    return Services(scheme=scheme, directory=load_directory(scheme, settings.directory_path))
+    text, source = scheme_source(settings.scheme_path)
+    scheme = parse_scheme(text, source)
+    return Services(scheme=scheme, directory=load_directory(scheme, settings.directory_path), scheme_text=text)
 
 
 def create_app(

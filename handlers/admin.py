@@ -69,10 +69,17 @@ async def open_round_cmd(ctx: Context, caller: Caller, cmd: OpenRound) -> None:
             deadlines.append(Deadline(at, code=line.target))
         else:
             deadlines.append(Deadline(at, department=exact_name(department_index(directory), line.target, "部门")))
-    # The round is tied to the scheme's content; the parsed scheme's repr is that
-    # content, canonical whatever the file's formatting (Services holds no file text).
+    # The round is tied to a hash of the scheme file's text (the same hash a round
+    # opened from the CLI gets); services built without a file fall back to the repr.
     info = await open_round(
-        ctx.session, scheme.name, scheme, repr(scheme), deadlines, caller.actor, ctx.now, ctx.event.message_id
+        ctx.session,
+        scheme.name,
+        scheme,
+        ctx.services.scheme_text or repr(scheme),
+        deadlines,
+        caller.actor,
+        ctx.now,
+        ctx.event.message_id,
     )
     extra = f"，另有 {len(cmd.overrides)} 项单独截止" if cmd.overrides else ""
     told = 0

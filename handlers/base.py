@@ -35,6 +35,8 @@ class Services:
 
     scheme: Scheme | None = None
     directory: Directory | None = None
+    #: the scheme file's text: a round opened in chat is tied to its hash
+    scheme_text: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,9 +32,13 @@ def read_text(path: Path, what: str) -> str:
         raise ConfigError(f"无法读取{what}文件 {path}：{exc.strerror}") from exc
 
 
+def scheme_source(path: Path | None = None) -> tuple[str, str]:
+    """The scheme file's text and a name for it (rounds are tied to a hash of the text)."""
+    return _bundled(BUNDLED_SCHEME) if path is None else (read_text(path, "考核方案"), str(path))
+
+
 def load_scheme(path: Path | None = None) -> Scheme:
-    text, source = _bundled(BUNDLED_SCHEME) if path is None else (read_text(path, "考核方案"), str(path))
-    return parse_scheme(text, source)
+    return parse_scheme(*scheme_source(path))
 
 
 def load_directory(scheme: Scheme, path: Path | None = None) -> Directory:

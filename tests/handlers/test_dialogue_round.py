@@ -13,6 +13,7 @@ from contextlib import redirect_stdout
 from decimal import Decimal
 from pathlib import Path
 
+from bot.app import SESSIONS
 from bot.cli import main as scorebot
 from scoring_core.assignments import assignments
 from scoring_core.directory import Directory, Role
@@ -20,6 +21,8 @@ from scoring_core.entries import AdjustmentEntry, ScoreEntry
 from scoring_core.points import fmt
 from scoring_core.scheme import Scheme
 from scoring_core.standing import compute_standing
+from storage.files import scheme_source
+from storage.scoring import current_round, scheme_hash
 from tests.handlers.dialogue import Chat, Clock, bot
 
 ADMIN, LEADER = "admin", "leader1"
@@ -156,3 +159,12 @@ async def test_a_whole_round(db_url: str, scheme: Scheme, directory: Directory, 
         assert told.startswith("“2020年度市综治责任单位平安建设（综治工作）考核”排名已发布：\n1. ")
         await chat.read(LEADER)  # the same notice
         assert (await chat.say(LEADER, "排名")).splitlines()[1] == "正式排名（已发布）"
+
+
+async def test_a_round_opened_in_chat_is_tied_to_the_scheme_file(db_url: str) -> None:
+    # Regression: the chat hashed the parsed scheme's repr, the CLI the file's text.
+    async with bot(db_url, Clock()) as chat:
+        await chat.say(ADMIN, "开启考核 12月20日")
+        async with chat.app[SESSIONS]() as session:
+            info = await current_round(session)
+    assert info.scheme_hash == scheme_hash(scheme_source()[0])
