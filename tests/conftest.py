@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from blockbuster import blockbuster_ctx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -42,3 +43,25 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
     await upgrade(eng)
     yield eng
     await eng.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _no_blocking_calls_in_the_event_loop() -> Iterator[None]:
+    """Fail a test whose code (our packages, not the test's own) blocks the event loop."""
+    with blockbuster_ctx(["bot", "handlers", "scoring_core", "schedules", "storage"]) as bb:
+        # Start-up work, done once before anything is served, may block.
+        startup = {
+            "storage/engine.py": {"create_engine"},
+            "storage/migrate.py": {"_run"},  # alembic reads its revision files
+            "storage/files.py": {"_bundled", "read_text"},
+            "bot/sandbox/adapter.py": {"_load_assets"},
+            # the DingTalk SDK runs its own loop on its own thread: it blocks only itself
+            "bot/dingtalk/stream.py": {"_run_thread"},
+            # asyncpg looks for ~/.pgpass and ~/.postgresql certificates on each new
+            # connection (stats; connections are pooled after)
+            "asyncpg/connect_utils.py": {"_parse_connect_dsn_and_args"},
+        }
+        for func in bb.functions.values():
+            for path, names in startup.items():
+                func.can_block_in(path, names)
+        yield

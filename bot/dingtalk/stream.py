@@ -155,8 +155,12 @@ class StreamReceiver:
         if self._thread is not None:
             return
         self._main = asyncio.get_running_loop()
-        self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),), name="dingtalk-stream", daemon=True)
+        self._thread = threading.Thread(target=self._run_thread, name="dingtalk-stream", daemon=True)
         self._thread.start()
+
+    def _run_thread(self) -> None:
+        # The SDK's own event loop on its own thread: its blocking calls block only it.
+        asyncio.run(self._serve())
 
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()

@@ -32,8 +32,10 @@ MAX_WAIT = 30.0  # seconds a long-poll may hang
 DEFAULT_GROUP = "leaders"
 
 
-def _static(name: str) -> bytes:
-    return resources.files("bot.sandbox").joinpath("static", name).read_bytes()
+def _load_assets() -> dict[str, bytes]:
+    """The page and its files, read once when the adapter is built: never in a request."""
+    folder = resources.files("bot.sandbox").joinpath("static")
+    return {name: folder.joinpath(name).read_bytes() for name in ("index.html", *_STATIC)}
 
 
 class SandboxAdapter(Adapter):
@@ -52,6 +54,7 @@ class SandboxAdapter(Adapter):
         self._clock = clock
         self._members = members
         self._delivered = asyncio.Event()
+        self._assets = _load_assets()
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -82,13 +85,13 @@ class SandboxAdapter(Adapter):
     # -- routes ---------------------------------------------------------------
 
     async def _page(self, _request: web.Request) -> web.Response:
-        return web.Response(body=_static("index.html"), content_type="text/html", charset="utf-8")
+        return web.Response(body=self._assets["index.html"], content_type="text/html", charset="utf-8")
 
     async def _asset(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         if name not in _STATIC:
             raise web.HTTPNotFound()
-        return web.Response(body=_static(name), content_type=_STATIC[name], charset="utf-8")
+        return web.Response(body=self._assets[name], content_type=_STATIC[name], charset="utf-8")
 
     async def _list_members(self, _request: web.Request) -> web.Response:
         return _json([_member_json(m) for m in self._members()])

@@ -6,6 +6,8 @@ as the scoring core computes for the same entries.
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import io
 import json
 import re
@@ -133,13 +135,12 @@ async def test_a_whole_round(db_url: str, scheme: Scheme, directory: Directory, 
         await chat.say(ADMIN, "导出")
         (exported,) = [v for v in chat.views[ADMIN] if v["kind"] == "file"]
         assert exported["filename"] == "排名-1.xlsx"
-        import base64
-
         sheet = tmp_path / "exported.xlsx"
         sheet.write_bytes(base64.b64decode(exported["url"].split(",", 1)[1]))
         out = io.StringIO()
         with redirect_stdout(out):
-            assert scorebot(["rank", "--scores", str(sheet), "--format", "json"]) == 0
+            # the CLI is synchronous: run it off the event loop, as a person would in a shell
+            assert await asyncio.to_thread(scorebot, ["rank", "--scores", str(sheet), "--format", "json"]) == 0
         ranked = json.loads(out.getvalue())
         assert [(u["rank"], u["unit"], u["total"]) for u in ranked["units"]] == [
             (r.rank, r.unit, fmt(r.total)) for r in core.results
