@@ -121,3 +121,14 @@ async def test_a_platform_retry_takes_effect_once(db_url: str, bot: Bot) -> None
         assert "已记：市委组织部 4" in first
         assert await chat.say(FIRE, "满分", msg_id="retry-1") == ""
         assert "已评 1/32" in await chat.say(FIRE, "核对 12")
+
+
+async def test_full_marks_tapped_twice_in_one_second_scores_two_units(db_url: str, bot: Bot) -> None:
+    # Regression (WeCom): a tap was deduplicated by user + CreateTime + key, so the
+    # same button tapped on the next card within a second (the clock here stands
+    # still) looked like WeCom retrying the first tap and was dropped.
+    async with bot(db_url, Clock()) as chat:
+        await _open(chat)
+        await chat.say(FIRE, "评分 12")
+        assert "已记：市委组织部 4" in await chat.tap(FIRE, "满分")
+        assert "已记：市委政法委 4" in await chat.tap(FIRE, "满分")
