@@ -208,6 +208,13 @@ class Chat(ABC):
                         OutboxRow.next_attempt_at <= app[CLOCK](),
                     )
                 )
+                failed = (
+                    await s.execute(
+                        select(OutboxRow.target_id, OutboxRow.last_error).where(OutboxRow.last_error.is_not(None))
+                    )
+                ).all()
+            # A dialogue's sends all go through: a retried or failed one is a wiring fault.
+            assert not failed, failed
             if not due:
                 return
         raise AssertionError("outbox did not drain")
@@ -456,6 +463,7 @@ class DingTalkChat(Chat):
             dingtalk_app_secret=self.APP_SECRET,
             dingtalk_robot_code=self.ROBOT_CODE,
             dingtalk_api_base=self.emulator.url,
+            dingtalk_oapi_base=self.emulator.url,  # media uploads use the old API host
         )
 
     async def _post_text(self, user: str, text: str, msg_id: str) -> None:
