@@ -19,7 +19,6 @@ from bot.events import Platform
 from bot.messages import Card, File, Image, Markdown, Outbound, TargetKind, Text
 from bot.settings import Settings
 from bot.wecom import constants as c
-from bot.wecom.cards import shorten
 from bot.wecom.client import Clock, SessionSource, WeComClient, utc_now
 from bot.wecom.config import WeComConfig
 from bot.wecom.crypto import CallbackCrypto, parse_xml
@@ -118,7 +117,7 @@ class WeComAdapter(Adapter):
             # Bucket per webhook (two group ids may share one), named by a digest.
             name = hashlib.sha256(key.get_secret_value().encode()).hexdigest()[:16] if key is not None else target.id
             return f"wecom:robot:{name}", c.ROBOT_RATE
-        if outbound.reply_token and isinstance(outbound.message, Card):
+        if outbound.reply_token and isinstance(outbound.message, Card) and self._updates_in_place(outbound.message):
             # Updating the clicked card is not a new message to the member
             # (UNCONFIRMED: platforms.md reads it so), so it is not paced.
             return None
@@ -199,8 +198,21 @@ class WeComAdapter(Adapter):
             detail=f"template_card {template.card_type} task_id={template.task_id}",
         )
 
+    @staticmethod
+    def _title_only(card: Card) -> bool:
+        """A card that says all in its title: the clicked button, greyed out, can show it."""
+        bare = not (card.description or card.fields or card.lines or card.buttons)
+        return bare and len(card.title) <= c.CARD_REPLACE_NAME_MAX_CHARS
+
+    def _updates_in_place(self, card: Card) -> bool:
+        return self._title_only(card) or render_card(card, card_url=self.config.card_url) is not None
+
     async def _update_card(self, user: str, card: Card, response_code: str) -> SendResult:
         template = render_card(card, card_url=self.config.card_url)
+        if template is None and not self._title_only(card):
+            # It must go as markdown (too long for a card, or no link for a
+            # text_notice): a new message, or the member would not see it.
+            return await self._send_card(user, card)
         body: dict[str, Any] = {
             "userids": [user],
             "agentid": self.config.agent_id,
@@ -210,7 +222,7 @@ class WeComAdapter(Adapter):
             body["template_card"] = template.payload()
         else:
             # No link for a text_notice: grey out the clicked button with the title.
-            body["button"] = {"replace_name": shorten(card.title, c.CARD_REPLACE_NAME_MAX_CHARS)}
+            body["button"] = {"replace_name": card.title}
         try:
             await self.client.update_template_card(body)
         except PlatformError as exc:

@@ -72,17 +72,21 @@ def to_event(root: ET.Element) -> InboundEvent | None:
     if msg_type == MSG_EVENT and _text(root, "Event") == EVENT_TEMPLATE_CARD:
         raw_created, created = _created(root)
         key = _text(root, "EventKey")
+        response_code = _text(root, "ResponseCode")
+        # Events carry no MsgId: WeCom's retries repeat these fields.  A click's
+        # ResponseCode is its own (each click brings a fresh one), so two taps of
+        # one button within a second (CreateTime's grain) are two clicks.
+        click = f":{response_code}" if response_code else ""
         return InboundEvent(
             platform=Platform.WECOM,
             user_id=user_id,
             kind=EventKind.CARD_ACTION,
-            # Events carry no MsgId: WeCom's retries repeat these three.
-            message_id=f"{user_id}:{raw_created}:{key}",
+            message_id=f"{user_id}:{raw_created}:{key}{click}",
             received_at=created,
             action_key=key,
             selected=selected_options(root),
             card_id=_text(root, "TaskId") or None,
-            reply_token=_text(root, "ResponseCode") or None,
+            reply_token=response_code or None,
         )
 
     log.debug("wecom callback ignored: MsgType=%s Event=%s", msg_type, _text(root, "Event"))

@@ -9,8 +9,13 @@ Card mapping (decided here, once):
   a text reader; the neutral Card does not say when that trade is worth it.
 - a Card without buttons → ``text_notice`` when a card URL is configured
   (WeCom requires a link on text_notice), otherwise app markdown.
-- fields → horizontal rows (6 at most; the rest become body lines);
-  description → main_title.desc; lines → sub_title_text.
+- fields → horizontal rows (6 at most; the rest, and any row whose name or
+  value would be cut, become body lines); description → main_title.desc,
+  or the body's first line when it would be cut there; lines → sub_title_text.
+- A card whose body does not fit sub_title_text (about 112 characters: a
+  review page, a long task list) goes as app markdown with every button
+  listed as a text command: WeCom would cut the body short, and a scorer
+  must see every line (the title is still shortened, it is only a heading).
 """
 
 from __future__ import annotations
@@ -45,33 +50,38 @@ def task_id_for(card_id: str | None) -> str:
     return "h-" + hashlib.sha256(card_id.encode("utf-8")).hexdigest()
 
 
-def _body(card: Card, extra_fields: list[tuple[str, str]], more: list[NeutralButton]) -> str:
-    lines = [f"{k}：{v}" for k, v in extra_fields] + list(card.lines)
+def _body(lines: list[str], more: list[NeutralButton]) -> str | None:
+    """sub_title_text: the lines, then the commands beyond the buttons; None when it does not fit."""
+    if more:
+        lines = [*lines, MORE_COMMANDS_PREFIX + "；".join(f"{b.text}（{b.key}）" for b in more)]
     body = "\n".join(lines)
-    if not more:
-        return body
-    # The command list must survive truncation: the body gives way first.
-    hint = MORE_COMMANDS_PREFIX + "；".join(f"{b.text}（{b.key}）" for b in more)
-    room = c.CARD_SUB_TITLE_MAX_CHARS - len(hint) - 1
-    if room <= 1 or not body:
-        return hint
-    return cards.shorten(body, room) + "\n" + hint
+    return body if len(body) <= c.CARD_SUB_TITLE_MAX_CHARS else None
+
+
+def _fits_row(name: str, value: str) -> bool:
+    return len(name) <= c.CARD_KEYNAME_MAX_CHARS and len(value) <= c.CARD_VALUE_MAX_CHARS
 
 
 def render_card(card: Card, *, card_url: str | None) -> cards.TemplateCard | None:
     """The template card for a neutral Card, or None when it must go as markdown."""
-    rows = [cards.HorizontalContent(keyname=k, value=v) for k, v in card.fields]
-    shown_rows = rows[: c.CARD_HORIZONTAL_MAX_ROWS]
-    extra_fields = list(card.fields[c.CARD_HORIZONTAL_MAX_ROWS :])
+    fitting = [(k, v) for k, v in card.fields if _fits_row(k, v)][: c.CARD_HORIZONTAL_MAX_ROWS]
+    rows = [cards.HorizontalContent(keyname=k, value=v) for k, v in fitting]
+    lines = [f"{k}：{v}" for k, v in card.fields if (k, v) not in fitting]
+    desc: str | None = card.description or None
+    if desc is not None and len(desc) > c.CARD_DESC_MAX_CHARS:
+        lines, desc = [desc, *lines], None
+    lines += card.lines
     buttons = list(card.buttons)
     more: list[NeutralButton] = []
     if len(buttons) > c.CARD_MAX_BUTTONS:
         buttons, more = buttons[: c.CARD_MAX_BUTTONS - 1], buttons[c.CARD_MAX_BUTTONS - 1 :]
-    body = _body(card, extra_fields, more)
+    body = _body(lines, more)
+    if body is None:
+        return None
     common: dict[str, Any] = {
-        "main_title": cards.MainTitle(title=card.title, desc=card.description or None),
+        "main_title": cards.MainTitle(title=card.title, desc=desc),
         "sub_title_text": body or None,
-        "horizontal_content_list": shown_rows,
+        "horizontal_content_list": rows,
     }
     if buttons:
         return cards.ButtonInteractionCard(

@@ -31,6 +31,7 @@ class Upload:
     media_type: str
     filename: str
     data: bytes
+    media_id: str = ""
 
 
 @dataclass
@@ -50,6 +51,8 @@ class WeComEmulator:
     uploads: list[Upload] = field(default_factory=list)
     robot_posts: list[RobotPost] = field(default_factory=list)
     robot_uploads: list[Upload] = field(default_factory=list)
+    # What members' phones show, in order: ("send", message body) or ("update", card update body).
+    feed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     url: str = ""
@@ -72,6 +75,15 @@ class WeComEmulator:
         """Every issued token now answers 40014 (invalid)."""
         for token in self.tokens:
             self.tokens[token] = INVALID
+
+    def media(self, media_id: str) -> Upload:
+        """The upload behind a media id an app message carried."""
+        [upload] = [u for u in self.uploads if u.media_id == media_id]
+        return upload
+
+    def click_code(self) -> str:
+        """A fresh ResponseCode, as each click on a card brings one."""
+        return f"click-rc-{next(self._ids)}"
 
     # --- server ------------------------------------------------------------------
 
@@ -140,6 +152,7 @@ class WeComEmulator:
             return refused
         body = await request.json()
         self.messages.append(body)
+        self.feed.append(("send", body))
         extra: dict[str, Any] = {"invaliduser": "", "msgid": f"msgid-{next(self._ids)}"}
         if body.get("msgtype") == "template_card":
             extra["response_code"] = f"send-rc-{next(self._ids)}"
@@ -152,7 +165,9 @@ class WeComEmulator:
         refused = self._token_error(request)
         if refused is not None:
             return refused
-        self.card_updates.append(await request.json())
+        body = await request.json()
+        self.card_updates.append(body)
+        self.feed.append(("update", body))
         return self._answer(invaliduser=[])
 
     async def _read_upload(self, request: web.Request) -> Upload:
@@ -169,8 +184,9 @@ class WeComEmulator:
         if refused is not None:
             return refused
         upload = await self._read_upload(request)
+        upload.media_id = f"media-{next(self._ids)}"
         self.uploads.append(upload)
-        return self._answer(type=upload.media_type, media_id=f"media-{next(self._ids)}", created_at="0")
+        return self._answer(type=upload.media_type, media_id=upload.media_id, created_at="0")
 
     async def _robot_send(self, request: web.Request) -> web.Response:
         queued = self._queued(request)
@@ -280,3 +296,26 @@ class CallbackSender:
 
     async def post_raw(self, params: dict[str, str], body: str) -> CallbackResult:
         return await self._send("POST", params, body)
+
+
+def text_callback(user_id: str, text: str, *, msg_id: str, created: int, corp_id: str, agent_id: int) -> str:
+    """The plaintext XML of a member's text message, as WeCom encrypts it into a callback."""
+    return (
+        f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><FromUserName><![CDATA[{user_id}]]></FromUserName>"
+        f"<CreateTime>{created}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id}</MsgId><AgentID>{agent_id}</AgentID></xml>"
+    )
+
+
+def card_click_callback(
+    user_id: str, key: str, *, task_id: str, response_code: str, created: int, corp_id: str, agent_id: int
+) -> str:
+    """The plaintext XML of a tap on a button_interaction card's button (``template_card_event``)."""
+    return (
+        f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><FromUserName><![CDATA[{user_id}]]></FromUserName>"
+        f"<CreateTime>{created}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<Event><![CDATA[template_card_event]]></Event><EventKey><![CDATA[{key}]]></EventKey>"
+        f"<TaskId><![CDATA[{task_id}]]></TaskId><CardType><![CDATA[button_interaction]]></CardType>"
+        f"<ResponseCode><![CDATA[{response_code}]]></ResponseCode><AgentID>{agent_id}</AgentID>"
+        "<SelectedItems></SelectedItems></xml>"
+    )

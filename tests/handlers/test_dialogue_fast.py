@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.handlers.dialogue import Chat, Clock, bot
+from tests.handlers.dialogue import Bot, Chat, Clock
 
 ADMIN = "admin"
 FIRE, FIRE_B, FIRE_HEAD = "d27a", "d27b", "d27head"
@@ -14,7 +14,7 @@ async def _open(chat: Chat, when: str = "12月20日") -> None:
         await chat.read(user)
 
 
-async def test_all_full_then_exceptions_in_one_message(db_url: str) -> None:
+async def test_all_full_then_exceptions_in_one_message(db_url: str, bot: Bot) -> None:
     async with bot(db_url, Clock()) as chat:
         await _open(chat)
         assert await chat.say(FIRE, "12 全部满分") == (
@@ -37,7 +37,7 @@ async def test_all_full_then_exceptions_in_one_message(db_url: str) -> None:
         assert "第2/3页" in page2
 
 
-async def test_a_batch_is_all_or_nothing_and_asks_back_unclear_names(db_url: str) -> None:
+async def test_a_batch_is_all_or_nothing_and_asks_back_unclear_names(db_url: str, bot: Bot) -> None:
     async with bot(db_url, Clock()) as chat:
         await _open(chat)
         assert await chat.say(FIRE, "评分 12\n公安 3 理由\n税务局 4\n教育局 5\n民政 3\n市民政局 4") == (
@@ -52,14 +52,16 @@ async def test_a_batch_is_all_or_nothing_and_asks_back_unclear_names(db_url: str
         assert (await chat.say(FIRE, "交管 3.5 未按期")).startswith("第12项已保存 1 处")
 
 
-async def test_the_walk_warns_when_every_score_is_equal(db_url: str) -> None:
+async def test_the_walk_warns_when_every_score_is_equal(db_url: str, bot: Bot) -> None:
     async with bot(db_url, Clock()) as chat:
         await _open(chat)
         await chat.say(FIRE, "12 全部满分")
         assert "⚠ 所有单位都是 4 分：评分结果未拉开差距可能被扣分（减分第3项）" in await chat.say(FIRE, "核对 12")
 
 
-async def test_two_members_score_one_part_last_write_wins_and_each_sees_the_current_value(db_url: str) -> None:
+async def test_two_members_score_one_part_last_write_wins_and_each_sees_the_current_value(
+    db_url: str, bot: Bot
+) -> None:
     async with bot(db_url, Clock()) as chat:
         await _open(chat)
         a = await chat.say(FIRE, "评分 12")
@@ -74,7 +76,7 @@ async def test_two_members_score_one_part_last_write_wins_and_each_sees_the_curr
         assert "1. 市委组织部 3.5（台账不全）" in review
 
 
-async def test_submit_tells_the_department_then_locks_at_the_deadline_until_unlocked(db_url: str) -> None:
+async def test_submit_tells_the_department_then_locks_at_the_deadline_until_unlocked(db_url: str, bot: Bot) -> None:
     clock = Clock()
     async with bot(db_url, clock) as chat:
         await _open(chat, "12月2日 18:00")
@@ -99,7 +101,7 @@ async def test_submit_tells_the_department_then_locks_at_the_deadline_until_unlo
         assert (await chat.say(FIRE, "教育局 4")).startswith("第12项已保存 1 处")
 
 
-async def test_undo_reverts_this_users_last_change(db_url: str) -> None:
+async def test_undo_reverts_this_users_last_change(db_url: str, bot: Bot) -> None:
     async with bot(db_url, Clock()) as chat:
         await _open(chat)
         assert await chat.say(FIRE, "撤销") == "没有可以撤销的操作"
@@ -110,7 +112,7 @@ async def test_undo_reverts_this_users_last_change(db_url: str) -> None:
         assert "已评 0/32" in await chat.say(FIRE, "核对 12")
 
 
-async def test_progress_tasks_and_help_for_a_scorer(db_url: str) -> None:
+async def test_progress_tasks_and_help_for_a_scorer(db_url: str, bot: Bot) -> None:
     async with bot(db_url, Clock()) as chat:
         await _open(chat)
         await chat.say(FIRE, "教育局 4")
@@ -124,7 +126,7 @@ async def test_progress_tasks_and_help_for_a_scorer(db_url: str) -> None:
         assert "第36项" in await chat.tap("pab1", "任务 第2页")
 
 
-async def test_snooze_holds_this_persons_reminders(db_url: str) -> None:
+async def test_snooze_holds_this_persons_reminders(db_url: str, bot: Bot) -> None:
     async with bot(db_url, Clock()) as chat:
         await _open(chat)
         assert await chat.say(FIRE, "稍后提醒") == "好的，12月1日 19:00 前不再提醒您。"

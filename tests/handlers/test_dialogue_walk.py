@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.handlers.dialogue import Chat, Clock, bot
+from tests.handlers.dialogue import Bot, Chat, Clock
 
 ADMIN = "admin"
 FIRE = "d27a"  # 邓同志a, 市消防救援支队 scorer
@@ -21,14 +21,14 @@ async def _open(chat: Chat) -> None:
     await chat.read(FIRE_B)
 
 
-async def test_unknown_user_gets_one_polite_line(db_url: str) -> None:
+async def test_unknown_user_gets_one_polite_line(db_url: str, bot: Bot) -> None:
     async with bot(db_url, Clock()) as chat:
         assert await chat.say("stranger", "任务") == (
             "您好，您还不在考评名录中，暂时无法使用考评助手；请联系市委平安办开通。"
         )
 
 
-async def test_walk_part_12_with_buttons(db_url: str) -> None:
+async def test_walk_part_12_with_buttons(db_url: str, bot: Bot) -> None:
     async with bot(db_url, Clock()) as chat:
         await _open(chat)
         assert "【消防救援支队" not in (tasks := await chat.say(FIRE, "任务"))
@@ -77,7 +77,7 @@ async def test_walk_part_12_with_buttons(db_url: str) -> None:
         assert "单位：市法院" in again  # the first unscored one
 
 
-async def test_refusals_change_nothing(db_url: str) -> None:
+async def test_refusals_change_nothing(db_url: str, bot: Bot) -> None:
     async with bot(db_url, Clock()) as chat:
         assert await chat.say(FIRE, "任务") == "还没有开启考核；开启后即可评分和查看排名。"
         await _open(chat)
@@ -98,7 +98,7 @@ async def test_refusals_change_nothing(db_url: str) -> None:
         assert "已评 0/32，未提交" in card
 
 
-async def test_restart_mid_walk_and_quiet_expiry(db_url: str) -> None:
+async def test_restart_mid_walk_and_quiet_expiry(db_url: str, bot: Bot) -> None:
     clock = Clock()
     async with bot(db_url, clock) as chat:
         await _open(chat)
@@ -113,7 +113,7 @@ async def test_restart_mid_walk_and_quiet_expiry(db_url: str) -> None:
         assert await chat.say(FIRE, "满分") == "现在没有在逐个评分：发“任务”选一项，或发“评分 12”开始"
 
 
-async def test_a_platform_retry_takes_effect_once(db_url: str) -> None:
+async def test_a_platform_retry_takes_effect_once(db_url: str, bot: Bot) -> None:
     async with bot(db_url, Clock()) as chat:
         await _open(chat)
         await chat.say(FIRE, "评分 12")
@@ -121,3 +121,14 @@ async def test_a_platform_retry_takes_effect_once(db_url: str) -> None:
         assert "已记：市委组织部 4" in first
         assert await chat.say(FIRE, "满分", msg_id="retry-1") == ""
         assert "已评 1/32" in await chat.say(FIRE, "核对 12")
+
+
+async def test_full_marks_tapped_twice_in_one_second_scores_two_units(db_url: str, bot: Bot) -> None:
+    # Regression (WeCom): a tap was deduplicated by user + CreateTime + key, so the
+    # same button tapped on the next card within a second (the clock here stands
+    # still) looked like WeCom retrying the first tap and was dropped.
+    async with bot(db_url, Clock()) as chat:
+        await _open(chat)
+        await chat.say(FIRE, "评分 12")
+        assert "已记：市委组织部 4" in await chat.tap(FIRE, "满分")
+        assert "已记：市委政法委 4" in await chat.tap(FIRE, "满分")

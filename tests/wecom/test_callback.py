@@ -61,7 +61,19 @@ async def test_card_click_becomes_a_card_action(wecom: CallbackSender, clock: Fa
     assert event.card_id == "walk-2026-ZhangWei-U017"
     assert event.reply_token == "rc_7mFqJ3oLxkTq2yV9c1Q8aGdW0eZbNsUh"
     assert event.selected == ()
-    assert event.message_id == "ZhangWei:1772413260:score:U017:3.5"
+    assert event.message_id == "ZhangWei:1772413260:score:U017:3.5:rc_7mFqJ3oLxkTq2yV9c1Q8aGdW0eZbNsUh"
+
+
+async def test_the_same_button_clicked_twice_in_one_second_is_two_events(
+    wecom: CallbackSender, clock: FakeClock, sink: RecordingSink
+):
+    # Regression: dedupe keyed on user + CreateTime + key dropped the second click.
+    first = payload("card_click_button.xml")
+    second = first.replace("rc_7mFqJ3oLxkTq2yV9c1Q8aGdW0eZbNsUh", "rc_second_click")
+    await wecom.post(first, timestamp=clock.timestamp, times=2)  # a click and WeCom's retry of it
+    await wecom.post(second, timestamp=clock.timestamp)
+
+    assert len({e.dedupe_key for e in sink.events}) == 2
 
 
 async def test_vote_click_with_one_selected_item(wecom: CallbackSender, clock: FakeClock, sink: RecordingSink):

@@ -11,7 +11,7 @@ from bot.events import Platform
 from bot.messages import Button, Card, Outbound, Target, Text
 from bot.wecom import WeComAdapter, cards
 from bot.wecom import constants as c
-from bot.wecom.render import MORE_COMMANDS_PREFIX, render_card, split_lines, task_id_for
+from bot.wecom.render import MORE_COMMANDS_PREFIX, card_markdown, render_card, split_lines, task_id_for
 
 
 def test_split_keeps_short_text_whole():
@@ -106,16 +106,41 @@ def test_more_than_six_buttons_keep_five_and_list_the_rest_as_commands():
         assert f"score:U1:{i}" in rendered.sub_title_text
 
 
-def test_the_command_list_survives_a_long_body():
-    buttons = tuple(Button(text=f"{i}", key=f"s{i}") for i in range(7))
-    card = Card(title="打分", lines=("很长的说明" * 40,), buttons=buttons)
+def test_a_review_page_is_not_cut_short_on_wecom():
+    # Regression: a card's body over sub_title_text's ~112 characters was cut
+    # with "…", so a scorer's review page lost its last units and its page line.
+    lines = (*(f"{i}. 市委组织部 4" for i in range(1, 13)), "第1/3页")
+    card = Card(title="核对 第12项", lines=lines, buttons=(Button(text="下一页", key="核对 12 第2页"),))
+
+    assert render_card(card, card_url=None) is None  # markdown, every line
+
+    markdown = card_markdown(card, with_commands=True)
+    assert all(line in markdown for line in lines)
+    assert markdown.endswith("下一页（核对 12 第2页）")
+
+
+def test_a_long_description_moves_into_the_body_instead_of_being_cut():
+    wording = "考核" + "落实情况" * 10  # 42 characters: main_title.desc shows about 30
+    card = Card(title="第5项", description=wording, buttons=(Button(text="满分", key="满分"),))
 
     rendered = render_card(card, card_url=None)
 
     assert rendered is not None
-    assert rendered.sub_title_text is not None
-    assert len(rendered.sub_title_text) <= c.CARD_SUB_TITLE_MAX_CHARS
-    assert rendered.sub_title_text.endswith("5（s5）；6（s6）")
+    assert rendered.main_title.desc is None
+    assert rendered.sub_title_text == wording
+
+
+def test_a_row_whose_value_would_be_cut_becomes_a_body_line():
+    note = "3（" + "演练未按期" * 6 + "）"
+    card = Card(
+        title="第12项", fields=(("单位", "市委组织部"), ("当前", note)), buttons=(Button(text="满分", key="满分"),)
+    )
+
+    rendered = render_card(card, card_url=None)
+
+    assert rendered is not None
+    assert [r.value for r in rendered.horizontal_content_list] == ["市委组织部"]
+    assert rendered.sub_title_text == f"当前：{note}"
 
 
 def test_fields_beyond_six_rows_become_body_lines():

@@ -279,6 +279,23 @@ async def test_a_buttonless_update_without_card_url_greys_out_the_button(
     assert "template_card" not in update
 
 
+async def test_a_tap_answered_with_a_card_too_long_for_wecom_gets_a_new_markdown_message(
+    adapter: WeComAdapter, emulator: WeComEmulator
+):
+    # Regression: the clicked button was greyed out with the title, and the
+    # page itself (too long for a template card) never reached the member.
+    lines = (*(f"{i}. 市委组织部 4" for i in range(13, 25)), "第2/3页")
+    page = Card(title="核对 第12项", lines=lines, buttons=(Button(text="下一页", key="核对 12 第3页"),))
+
+    await adapter.send(to_zhang(page, reply_token="rc_1"))
+
+    assert emulator.card_updates == []
+    [sent] = emulator.messages
+    assert sent["msgtype"] == "markdown"
+    assert "24. 市委组织部 4\n第2/3页" in sent["markdown"]["content"]
+    assert adapter.rate_key(to_zhang(page, reply_token="rc_1")) is not None  # a new message: paced
+
+
 async def test_a_refused_card_update_falls_back_to_a_new_card(adapter: WeComAdapter, emulator: WeComEmulator):
     emulator.fail_next("/cgi-bin/message/update_template_card", 40098)  # e.g. code used up
 
