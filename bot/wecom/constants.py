@@ -56,6 +56,8 @@ CARD_MAX_BUTTONS: Final = 6
 CARD_BUTTON_TEXT_MAX_CHARS: Final = 10  # UNCONFIRMED ("建议不超过10个字")
 CARD_REPLACE_NAME_MAX_CHARS: Final = 20  # update_template_card button.replace_name, UNCONFIRMED
 CARD_KEY_MAX_BYTES: Final = 1024
+# task_id: unique per app, so every send (and every whole-card update, UNCONFIRMED
+# whether an update may reuse the clicked card's) gets a fresh one.
 CARD_TASK_ID_MAX_BYTES: Final = 128
 CARD_TASK_ID_ALPHABET: Final = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-@")
 CARD_VOTE_MAX_OPTIONS: Final = 20

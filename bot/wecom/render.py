@@ -41,13 +41,23 @@ MORE_COMMANDS_PREFIX = "其余操作请直接回复："
 __all__ = ["MORE_COMMANDS_PREFIX", "app_message", "card_markdown", "render_card", "split_lines", "task_id_for"]
 
 
+#: Bytes of a task_id kept for the card's own id; the rest is the per-send suffix.
+_TASK_PREFIX_BYTES = c.CARD_TASK_ID_MAX_BYTES - 34
+
+
 def task_id_for(card_id: str | None) -> str:
-    """A valid WeCom task_id: the card's own id when it fits, else a stable digest of it."""
+    """A fresh, valid WeCom task_id for one send of the card.
+
+    WeCom wants a task_id unique per app, so every send gets its own (the
+    walk sends one card id many times).  The card's id leads it, readable in
+    logs, or a digest where the id is too long or has other characters.
+    """
+    suffix = uuid.uuid4().hex
     if card_id is None:
-        return uuid.uuid4().hex
-    if card_id and set(card_id) <= c.CARD_TASK_ID_ALPHABET and len(card_id.encode("utf-8")) <= c.CARD_TASK_ID_MAX_BYTES:
-        return card_id
-    return "h-" + hashlib.sha256(card_id.encode("utf-8")).hexdigest()
+        return suffix
+    fits = set(card_id) <= c.CARD_TASK_ID_ALPHABET and len(card_id.encode("utf-8")) <= _TASK_PREFIX_BYTES
+    prefix = card_id if fits else "h" + hashlib.sha256(card_id.encode("utf-8")).hexdigest()[:32]
+    return f"{prefix}-{suffix}"
 
 
 def _body(lines: list[str], more: list[NeutralButton]) -> str | None:

@@ -24,6 +24,8 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from bot.wecom.crypto import signature
 
 VALID, EXPIRED, INVALID = "valid", "expired", "invalid"
+#: The emulator's answer to a template card whose task_id was used before (UNCONFIRMED code).
+TASK_ID_REUSED = 40058
 
 
 @dataclass
@@ -53,6 +55,7 @@ class WeComEmulator:
     robot_uploads: list[Upload] = field(default_factory=list)
     # What members' phones show, in order: ("send", message body) or ("update", card update body).
     feed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    task_ids: set[str] = field(default_factory=set)
     unexpected: list[str] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     url: str = ""
@@ -151,6 +154,12 @@ class WeComEmulator:
         if refused is not None:
             return refused
         body = await request.json()
+        task_id = (body.get("template_card") or {}).get("task_id")
+        if task_id is not None:
+            # WeCom wants task_ids unique per app (the exact errcode is UNCONFIRMED).
+            if task_id in self.task_ids:
+                return self._answer(TASK_ID_REUSED)
+            self.task_ids.add(task_id)
         self.messages.append(body)
         self.feed.append(("send", body))
         extra: dict[str, Any] = {"invaliduser": "", "msgid": f"msgid-{next(self._ids)}"}

@@ -70,12 +70,15 @@ def test_a_key_over_1024_bytes_is_refused():
         cards.Button(text="x", key="键" * 342)  # 1026 bytes
 
 
-def test_task_id_for_keeps_valid_ids_and_digests_others():
-    assert task_id_for("walk-2026_U01@x") == "walk-2026_U01@x"
-    digested = task_id_for("走查 城关镇")
-    assert digested == task_id_for("走查 城关镇")  # stable
-    assert set(digested) <= c.CARD_TASK_ID_ALPHABET
-    assert len(digested) <= c.CARD_TASK_ID_MAX_BYTES
+def test_task_ids_are_fresh_per_send_and_valid():
+    # Regression: the walk sent card id "walk:12" many times under one task_id.
+    first, second = task_id_for("walk-2026_U01@x"), task_id_for("walk-2026_U01@x")
+    assert first != second
+    assert (first[:16], len(first)) == ("walk-2026_U01@x-", 16 + 32)
+    for task_id in (task_id_for("走查 城关镇"), task_id_for("walk:12"), task_id_for("x" * 200), task_id_for(None)):
+        assert set(task_id) <= c.CARD_TASK_ID_ALPHABET
+        assert len(task_id.encode("utf-8")) <= c.CARD_TASK_ID_MAX_BYTES
+    assert task_id_for("walk:12")[:33] == task_id_for("walk:12")[:33]  # the digest part is stable
 
 
 def test_vote_and_multiple_cards_enforce_their_counts():

@@ -240,7 +240,7 @@ async def test_a_card_with_buttons_is_a_button_interaction(adapter: WeComAdapter
     card = sent["template_card"]
     assert sent["msgtype"] == "template_card"
     assert card["card_type"] == "button_interaction"
-    assert card["task_id"] == "walk-2026-ZhangWei-U017"
+    assert card["task_id"].startswith("walk-2026-ZhangWei-U017-")  # a fresh suffix per send
     assert card["main_title"] == {"title": "城关镇 · 平安建设考评", "desc": "请为该单位打分"}
     assert card["horizontal_content_list"][0] == {"keyname": "考核项", "value": "矛盾纠纷排查化解"}
     assert [(b["text"], b["key"], b["style"]) for b in card["button_list"]] == [
@@ -266,7 +266,7 @@ async def test_a_card_update_with_reply_token_hits_update_template_card(adapter:
     assert update["userids"] == ["ZhangWei"]
     assert update["agentid"] == 1000002
     assert update["template_card"]["main_title"]["title"] == "城关镇 · 已记录 3.5 分"
-    assert update["template_card"]["task_id"] == "walk-2026-ZhangWei-U017"
+    assert update["template_card"]["task_id"].startswith("walk-2026-ZhangWei-U017-")
 
 
 async def test_a_buttonless_update_without_card_url_greys_out_the_button(
@@ -403,3 +403,13 @@ async def test_create_adapter_takes_the_app_factorys_getters(
     stored = await SqlTokenStore(engine).get("wecom", f"{settings.wecom_corp_id}/1000002")
     assert stored is not None
     assert stored.value in emulator.tokens
+
+
+async def test_the_same_card_sent_twice_gets_two_task_ids(adapter: WeComAdapter, emulator: WeComEmulator):
+    # Regression: the walk card id went out as one task_id; WeCom wants them unique per app.
+    await adapter.send(to_zhang(SCORE_CARD))
+    await adapter.send(to_zhang(SCORE_CARD))
+
+    first, second = (m["template_card"]["task_id"] for m in emulator.messages)
+    assert first != second
+    assert len(emulator.task_ids) == 2
