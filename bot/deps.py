@@ -27,3 +27,13 @@ class AdapterDeps:
     clock: Clock
     http: Callable[[], ClientSession]
     sessions: Callable[[], async_sessionmaker[Any]]
+
+
+#: An HTTP session, or a getter for one (adapters are built before the session exists).
+SessionSource = ClientSession | Callable[[], ClientSession]
+
+
+def session_getter(source: SessionSource) -> Callable[[], ClientSession]:
+    if isinstance(source, ClientSession):
+        return lambda: source
+    return source

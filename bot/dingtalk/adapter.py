@@ -26,9 +26,11 @@ from typing import Final
 from aiohttp import web
 
 from bot.adapter import Adapter, EventSink, RateLimit, SendResult
+from bot.clock import Clock, system_clock
+from bot.deps import SessionSource
 from bot.dingtalk import constants as c
 from bot.dingtalk import media, session
-from bot.dingtalk.client import Clock, DingTalkClient, SessionSource, utc_now
+from bot.dingtalk.client import DingTalkClient
 from bot.dingtalk.config import DingTalkConfig, ReceiveMode
 from bot.dingtalk.errors import PLATFORM, CallbackRejected, MessageUnsupported
 from bot.dingtalk.event import robot_event
@@ -62,7 +64,7 @@ class DingTalkAdapter(Adapter):
         tokens: TokenStore,
         sink: EventSink,
         *,
-        clock: Clock = utc_now,
+        clock: Clock = system_clock,
     ) -> None:
         self.config = DingTalkConfig.from_settings(settings)
         self._sink = sink

@@ -14,11 +14,13 @@ import io
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 
+from bot.clock import Clock, system_clock
+from bot.deps import SessionSource, session_getter
 from bot.dingtalk import constants as c
 from bot.dingtalk.config import DingTalkConfig
 from bot.dingtalk.errors import PLATFORM, check_delivery
@@ -28,21 +30,6 @@ from storage.tokens import StoredToken, TokenStore
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
-# The app factory builds adapters before the HTTP session exists, so a
-# getter is accepted as well as a session.
-SessionSource = aiohttp.ClientSession | Callable[[], aiohttp.ClientSession]
-
-
-def session_getter(source: SessionSource) -> Callable[[], aiohttp.ClientSession]:
-    if isinstance(source, aiohttp.ClientSession):
-        return lambda: source
-    return source
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
 
 class DingTalkClient:
     def __init__(
@@ -51,7 +38,7 @@ class DingTalkClient:
         session: SessionSource,
         tokens: TokenStore,
         *,
-        clock: Clock = utc_now,
+        clock: Clock = system_clock,
     ) -> None:
         self._config = config
         self._session = session_getter(session)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from bot.dingtalk.client import SessionSource, session_getter
+from bot.deps import SessionSource, session_getter
 from bot.dingtalk.http import post_json
 from bot.dingtalk.render import Part, webhook_message
 from bot.dingtalk.signing import signed_webhook_url

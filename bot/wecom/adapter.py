@@ -14,12 +14,14 @@ from typing import Any, Final
 from aiohttp import web
 
 from bot.adapter import Adapter, EventSink, RateLimit, SendResult
+from bot.clock import Clock, system_clock
+from bot.deps import SessionSource
 from bot.errors import PlatformError
 from bot.events import Platform
 from bot.messages import Card, File, Image, Markdown, Outbound, TargetKind, Text
 from bot.settings import Settings
 from bot.wecom import constants as c
-from bot.wecom.client import Clock, SessionSource, WeComClient, utc_now
+from bot.wecom.client import WeComClient
 from bot.wecom.config import WeComConfig
 from bot.wecom.crypto import CallbackCrypto, parse_xml
 from bot.wecom.errors import PLATFORM, CallbackRejected, MessageTooLarge, WeComCredentialsError
@@ -44,7 +46,7 @@ class WeComAdapter(Adapter):
         tokens: TokenStore,
         sink: EventSink,
         *,
-        clock: Clock = utc_now,
+        clock: Clock = system_clock,
     ) -> None:
         self.config = WeComConfig.from_settings(settings)
         self._crypto = CallbackCrypto(self.config)

@@ -17,8 +17,8 @@ from typing import Any
 import aiohttp
 from pydantic import SecretStr
 
+from bot.deps import SessionSource, session_getter
 from bot.wecom import constants as c
-from bot.wecom.client import SessionSource, session_getter
 from bot.wecom.errors import PLATFORM, MessageTooLarge
 from bot.wecom.http import field, request
 from bot.wecom.render import split_lines
