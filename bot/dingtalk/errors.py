@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any, Final
 
 from bot.dingtalk import constants as c
@@ -97,9 +98,7 @@ def check_response(
     if not isinstance(payload, dict):
         raise _not_understood(action, f"HTTP {status}, not a JSON object")
     if "errcode" in payload:
-        if old_api:
-            return _check_old_api(payload, action=action)
-        return _check_webhook(payload, action=action)
+        return _check_errcode(payload, _OLD_API if old_api else _WEBHOOK, action=action)
     if status < 300 and "code" not in payload:
         return payload
 
@@ -148,7 +147,28 @@ def check_response(
     raise PlatformError("钉钉拒绝了请求", platform=PLATFORM, errcode=code, errmsg=errmsg)
 
 
-def _check_webhook(payload: dict[str, Any], *, action: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _Errcodes:
+    """What one ``{"errcode", "errmsg"}`` family's codes mean (webhooks and the old API differ)."""
+
+    token: frozenset[int] = frozenset()
+    rate: frozenset[int] = frozenset()
+    rate_message: str = "钉钉接口调用过于频繁，稍后重试"
+    rate_retry_after: float = c.RETRY_AFTER_RATE_LIMIT
+    credentials: frozenset[int] = frozenset()
+    media: frozenset[int] = frozenset()
+
+
+_WEBHOOK: Final = _Errcodes(
+    rate=WEBHOOK_TOO_FAST,
+    rate_message="钉钉群机器人发送过于频繁，已被限流，稍后重试",
+    rate_retry_after=c.RETRY_AFTER_WEBHOOK_THROTTLED,
+    credentials=WEBHOOK_CREDENTIAL_CODES,
+)
+_OLD_API: Final = _Errcodes(token=OLD_API_TOKEN_CODES, rate=OLD_API_RATE_CODES, media=OLD_API_MEDIA_CODES)
+
+
+def _check_errcode(payload: dict[str, Any], codes: _Errcodes, *, action: str) -> dict[str, Any]:
     errmsg = redact(str(payload.get("errmsg", "")))
     try:
         errcode = int(payload.get("errcode", OK))
@@ -156,47 +176,7 @@ def _check_webhook(payload: dict[str, Any], *, action: str) -> dict[str, Any]:
         errcode = SYSTEM_BUSY
     if errcode == OK:
         return payload
-    if errcode in WEBHOOK_TOO_FAST:
-        log.warning("dingtalk %s: robot throttled errcode=%s errmsg=%s", action, errcode, errmsg)
-        raise RateLimited(
-            "钉钉群机器人发送过于频繁，已被限流，稍后重试",
-            platform=PLATFORM,
-            errcode=errcode,
-            errmsg=errmsg,
-            transient=True,
-            retry_after=c.RETRY_AFTER_WEBHOOK_THROTTLED,
-        )
-    if errcode == SYSTEM_BUSY:
-        log.warning("dingtalk %s: system busy errmsg=%s", action, errmsg)
-        raise PlatformError(
-            "钉钉系统繁忙，稍后重试",
-            platform=PLATFORM,
-            errcode=errcode,
-            errmsg=errmsg,
-            transient=True,
-            retry_after=c.RETRY_AFTER_BUSY,
-        )
-    if errcode in WEBHOOK_CREDENTIAL_CODES:
-        log.error("dingtalk %s: robot refused the signature or token errcode=%s errmsg=%s", action, errcode, errmsg)
-        raise DingTalkCredentialsError(
-            "钉钉群机器人拒绝了签名或 access_token，请检查 Webhook 地址、加签密钥和服务器时间",
-            platform=PLATFORM,
-            errcode=errcode,
-            errmsg=errmsg,
-        )
-    log.error("dingtalk %s failed errcode=%s errmsg=%s", action, errcode, errmsg)
-    raise PlatformError("钉钉拒绝了请求", platform=PLATFORM, errcode=errcode, errmsg=errmsg)
-
-
-def _check_old_api(payload: dict[str, Any], *, action: str) -> dict[str, Any]:
-    errmsg = redact(str(payload.get("errmsg", "")))
-    try:
-        errcode = int(payload.get("errcode", OK))
-    except (TypeError, ValueError):
-        errcode = SYSTEM_BUSY
-    if errcode == OK:
-        return payload
-    if errcode in OLD_API_TOKEN_CODES:
+    if errcode in codes.token:
         log.info("dingtalk %s: access token refused (errcode=%s)", action, errcode)
         raise TokenError(
             "钉钉凭证已失效，正在刷新",
@@ -206,15 +186,15 @@ def _check_old_api(payload: dict[str, Any], *, action: str) -> dict[str, Any]:
             transient=True,
             retry_after=0.0,
         )
-    if errcode in OLD_API_RATE_CODES:
+    if errcode in codes.rate:
         log.warning("dingtalk %s: rate limited errcode=%s errmsg=%s", action, errcode, errmsg)
         raise RateLimited(
-            "钉钉接口调用过于频繁，稍后重试",
+            codes.rate_message,
             platform=PLATFORM,
             errcode=errcode,
             errmsg=errmsg,
             transient=True,
-            retry_after=c.RETRY_AFTER_RATE_LIMIT,
+            retry_after=codes.rate_retry_after,
         )
     if errcode == SYSTEM_BUSY:
         log.warning("dingtalk %s: system busy errmsg=%s", action, errmsg)
@@ -226,7 +206,15 @@ def _check_old_api(payload: dict[str, Any], *, action: str) -> dict[str, Any]:
             transient=True,
             retry_after=c.RETRY_AFTER_BUSY,
         )
-    if errcode in OLD_API_MEDIA_CODES:
+    if errcode in codes.credentials:
+        log.error("dingtalk %s: robot refused the signature or token errcode=%s errmsg=%s", action, errcode, errmsg)
+        raise DingTalkCredentialsError(
+            "钉钉群机器人拒绝了签名或 access_token，请检查 Webhook 地址、加签密钥和服务器时间",
+            platform=PLATFORM,
+            errcode=errcode,
+            errmsg=errmsg,
+        )
+    if errcode in codes.media:
         log.error("dingtalk %s: media refused errcode=%s errmsg=%s", action, errcode, errmsg)
         raise MediaRefused(
             "钉钉拒绝了上传的图片或文件（类型或大小不符）", platform=PLATFORM, errcode=errcode, errmsg=errmsg
