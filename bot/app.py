@@ -202,7 +202,7 @@ async def _schedules(app: web.Application) -> AsyncIterator[None]:
     runtime = build_runtime(settings, app[SESSIONS], app[CLOCK], services.scheme, services.directory, platforms)
     scheduler = Scheduler(runtime, sweep_seconds=settings.schedule_sweep_seconds)
     app[SCHEDULER] = scheduler
-    scheduler.start()
+    await scheduler.start()
     try:
         yield
     finally:
