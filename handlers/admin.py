@@ -23,7 +23,8 @@ from handlers.common import (
 )
 from handlers.parse import BadCommand
 from schedules import jobs as schedule_jobs
-from schedules.plan import ScheduleConfig
+from schedules.plan import ScheduleConfig, opening_notices, recipients_from_directory
+from schedules.storage_source import StorageRounds
 from scoring_core.directory import Role
 from scoring_core.errors import DomainError
 from scoring_core.names import Exact, department_index, unit_index
@@ -82,17 +83,14 @@ async def open_round_cmd(ctx: Context, caller: Caller, cmd: OpenRound) -> None:
         ctx.event.message_id,
     )
     extra = f"，另有 {len(cmd.overrides)} 项单独截止" if cmd.overrides else ""
+    # The schedules' round-opened card, under the schedules' keys: the reminder
+    # sweep plans the same keys and finds them sent, so each person gets one notice.
+    snapshot = await StorageRounds(scheme, directory).snapshot(ctx.session, info.id)
+    me = Target.user(ctx.event.platform, ctx.event.user_id)
+    recipients = recipients_from_directory(directory, [ctx.event.platform.value])
     told = 0
-    for dept in directory.departments:
-        for member in dept.members:
-            uid = member.ids.get(ctx.event.platform.value)
-            if uid is None or member.role not in (Role.SCORER, Role.HEAD) or uid == ctx.event.user_id:
-                continue
-            await ctx.send(
-                Target.user(ctx.event.platform, uid),
-                text(f"“{info.name}”已开启，截止 {local(deadline)}。", "发“任务”查看本部门的评分项。"),
-                dedupe_key=f"round-opened:{info.id}:{ctx.event.platform.value}:{uid}",
-            )
+    for notice in opening_notices(snapshot.state, recipients, ctx.now):
+        if notice.target != me and await ctx.send(notice.target, notice.message, dedupe_key=notice.key):
             told += 1
     await ctx.reply(text(f"已开启“{info.name}”，截止 {local(deadline)}{extra}。", f"已通知 {told} 位评分人员。"))
 
@@ -192,3 +190,4 @@ async def snooze(ctx: Context, caller: Caller) -> None:
     me = Target.user(ctx.event.platform, ctx.event.user_id)
     until = await schedule_jobs.snooze(ctx.session, me, ctx.now, ScheduleConfig())
     await ctx.reply(text(f"好的，{local(until)} 前不再提醒您。"))
+
