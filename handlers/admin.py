@@ -8,7 +8,7 @@ from datetime import datetime, time
 
 from bot.messages import File, Target
 from handlers.base import Context
-from handlers.commands import DayTime, OpenRound, Unlock
+from handlers.commands import DayTime, OpenRound, SetClock, Unlock
 from handlers.common import (
     LOCAL,
     Caller,
@@ -23,6 +23,7 @@ from handlers.common import (
 )
 from handlers.parse import BadCommand
 from schedules import jobs as schedule_jobs
+from schedules.content import fmt_day
 from schedules.plan import ScheduleConfig, opening_notices, recipients_from_directory
 from schedules.storage_source import StorageRounds
 from scoring_core.directory import Role
@@ -191,3 +192,32 @@ async def snooze(ctx: Context, caller: Caller) -> None:
     until = await schedule_jobs.snooze(ctx.session, me, ctx.now, ScheduleConfig())
     await ctx.reply(text(f"好的，{local(until)} 前不再提醒您。"))
 
+
+async def set_clock(ctx: Context, caller: Caller, cmd: SetClock) -> None:
+    """调时 (dev only, SCOREBOT_DEV_CLOCK): move the bot's clock to try reminders and digests."""
+    control = ctx.services.clock_control
+    if control is None:
+        raise DomainError("调时仅供开发试用，本服务未开启（设置 SCOREBOT_DEV_CLOCK=true 后重启可用）。")
+    if cmd.reset:
+        now = control.reset()
+    elif cmd.by is not None:
+        now = control.advance(cmd.by)
+    elif cmd.to is not None:
+        now = control.move_to(_when(ctx.now, cmd.to))
+    else:
+        now = ctx.now
+    shift = control.offset.total_seconds()
+    real = "真实时间" if abs(shift) < 60 else f"比真实时间{'快' if shift > 0 else '慢'}{_span(abs(shift))}"
+    at = now.astimezone(LOCAL)
+    shown = f"{at.year}年{fmt_day(at)}{at:%H:%M}（{real}）"
+    if cmd == SetClock():
+        await ctx.reply(text(f"现在是 {shown}。", "调时 +1天 / 调时 2026-10-08 09:30 / 调时 复原"))
+    else:
+        await ctx.reply(text(f"时钟已调到 {shown}。", "到点的提醒、日报随即发出。"))
+
+
+def _span(seconds: float) -> str:
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    found = [f"{n}{unit}" for n, unit in ((days, "天"), (hours, "小时"), (rest // 60, "分钟")) if n]
+    return "".join(found)
