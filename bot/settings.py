@@ -6,11 +6,12 @@ so they never print in logs or error messages.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scoring_core.errors import ConfigError
@@ -98,6 +99,17 @@ class Settings(BaseSettings):
     # (SCOREBOT_DINGTALK_ROBOT_WEBHOOKS='{"leaders": {"url": "https://…/robot/send?access_token=…",
     # "secret": "SEC…"}}').
     dingtalk_robot_webhooks: dict[str, DingTalkWebhook] = Field(default_factory=dict)
+
+    @field_validator("clock_offset", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        """A bare number is seconds (``-4042207``), as the 调时 reply prints it.
+
+        pydantic reads only ISO 8601 (``P3D``) or ``[-][D days, ]HH:MM:SS`` from a string.
+        """
+        if isinstance(value, str) and re.fullmatch(r"[+-]?\d+(\.\d+)?", value.strip()):
+            return timedelta(seconds=float(value))
+        return value
 
     @property
     def wecom_enabled(self) -> bool:

@@ -213,7 +213,9 @@ async def set_clock(ctx: Context, caller: Caller, cmd: SetClock) -> None:
     if cmd == SetClock():
         await ctx.reply(text(f"现在是 {shown}。", "调时 +1天 / 调时 2026-10-08 09:30 / 调时 复原"))
     else:
-        await ctx.reply(text(f"时钟已调到 {shown}。", "到点的提醒、日报随即发出。"))
+        # The moved clock lives in this process: say how to keep it across a restart.
+        keep = f"重启后接着走：SCOREBOT_CLOCK_OFFSET={int(shift)}" if abs(shift) >= 60 else ""
+        await ctx.reply(text(f"时钟已调到 {shown}。", "到点的提醒、日报随即发出。", keep))
 
 
 def _span(seconds: float) -> str:

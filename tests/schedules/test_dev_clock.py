@@ -18,7 +18,7 @@ from bot.app import SCHEDULER, create_app
 from bot.clock import DevClock
 from bot.events import Platform
 from bot.messages import Target
-from bot.settings import Settings
+from bot.settings import Settings, load_settings
 from handlers.commands import DayTime, SetClock
 from handlers.parse import BadCommand, parse_command
 from handlers.router import make_router
@@ -84,6 +84,22 @@ def test_dev_clock_moves_and_keeps_running_from_there() -> None:
 
 
 @pytest.mark.parametrize(
+    ("env", "offset"),
+    [
+        ("-4042207", timedelta(seconds=-4042207)),  # what 调时 prints for a restart
+        ("3600", timedelta(hours=1)),
+        ("P3D", timedelta(days=3)),
+        ("72:00:00", timedelta(hours=72)),
+    ],
+)
+def test_clock_offset_takes_seconds_or_a_duration(monkeypatch: pytest.MonkeyPatch, env: str, offset: timedelta) -> None:
+    # Regression: the settings said "or seconds", but a bare number from the
+    # environment was refused ("day" identifier in duration not correctly formatted).
+    monkeypatch.setenv("SCOREBOT_CLOCK_OFFSET", env)
+    assert load_settings(_env_file=None).clock_offset == offset
+
+
+@pytest.mark.parametrize(
     ("typed", "command"),
     [
         ("调时", SetClock()),
@@ -136,7 +152,9 @@ async def test_moving_the_dev_clock_sends_what_falls_due_at_once(db_url: str) ->
         await chat.say("admin", "开启考核 10月10日")
         await chat.read("d24a")  # the opening card
         assert await chat.say("admin", "调时 2026-10-08 09:35") == (
-            "时钟已调到 2026年10月8日（周四）09:35（比真实时间快7天23小时35分钟）。\n到点的提醒、日报随即发出。"
+            "时钟已调到 2026年10月8日（周四）09:35（比真实时间快7天23小时35分钟）。\n"
+            "到点的提醒、日报随即发出。\n"
+            "重启后接着走：SCOREBOT_CLOCK_OFFSET=689700"
         )
         # The scheduler's timer is an hour away: the move woke it.  Wait (on the
         # page's long-poll, not a sleep) for the 10-08 09:30 reminder.
@@ -151,4 +169,6 @@ async def test_moving_the_dev_clock_sends_what_falls_due_at_once(db_url: str) ->
         (reminder,) = messages
         assert reminder["view"]["title"] == "评分提醒：距截止还有 2 天"
         assert datetime.fromisoformat(reminder["at"]) == t(10, 8, 9, 35)
-        assert (await chat.say("admin", "调时 复原")).startswith("时钟已调到 2026年9月30日（周三）10:00（真实时间）。")
+        assert await chat.say("admin", "调时 复原") == (
+            "时钟已调到 2026年9月30日（周三）10:00（真实时间）。\n到点的提醒、日报随即发出。"
+        )
