@@ -11,13 +11,14 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.adapter import Adapter
-from bot.clock import Clock, offset_clock
+from bot.clock import Clock, DevClock, offset_clock, system_clock
 from bot.deps import AdapterDeps
 from bot.dispatch import EventDispatcher
 from bot.events import InboundEvent, Platform
@@ -85,8 +86,11 @@ def create_app(
     """
     app = web.Application()
     app[SETTINGS] = settings
-    app[CLOCK] = clock or offset_clock(settings.clock_offset)
-    app[SERVICES] = load_services(settings)
+    base = clock or system_clock
+    # Dev only: a clock an admin can move from the chat (调时); off unless SCOREBOT_DEV_CLOCK.
+    control = DevClock(settings.clock_offset, base) if settings.dev_clock else None
+    app[CLOCK] = control or offset_clock(settings.clock_offset, base)
+    app[SERVICES] = replace(load_services(settings), clock_control=control)
 
     deps = AdapterDeps(
         settings=settings,
@@ -202,7 +206,10 @@ async def _schedules(app: web.Application) -> AsyncIterator[None]:
     runtime = build_runtime(settings, app[SESSIONS], app[CLOCK], services.scheme, services.directory, platforms)
     scheduler = Scheduler(runtime, sweep_seconds=settings.schedule_sweep_seconds)
     app[SCHEDULER] = scheduler
-    scheduler.start()
+    await scheduler.start()
+    control = app[SERVICES].clock_control
+    if control is not None:
+        control.on_move(scheduler.wake)  # what the moved clock makes due goes out now
     try:
         yield
     finally:

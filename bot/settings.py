@@ -6,11 +6,12 @@ so they never print in logs or error messages.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scoring_core.errors import ConfigError
@@ -18,6 +19,8 @@ from scoring_core.errors import ConfigError
 WECOM_API_BASE = "https://qyapi.weixin.qq.com"
 DINGTALK_API_BASE = "https://api.dingtalk.com"
 DINGTALK_OAPI_BASE = "https://oapi.dingtalk.com"
+#: The leaders' group on the sandbox page, the default when the sandbox is on.
+SANDBOX_LEADERS = "sandbox:leaders"
 
 
 class DingTalkWebhook(BaseModel):
@@ -51,6 +54,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Shifts the bot's clock (e.g. "P3D" or seconds) to try deadlines and reminders in dev.
     clock_offset: timedelta = timedelta(0)
+    # Dev only: lets an admin move the bot's clock while it runs (the chat command 调时).
+    dev_clock: bool = False
     # The sandbox messenger at /sandbox; None: on exactly when no messenger is configured.
     sandbox: bool | None = None
 
@@ -59,8 +64,9 @@ class Settings(BaseSettings):
 
     # Schedules (reminders, digest, ranking push).  Leaders' groups as JSON,
     # each "platform:group id": SCOREBOT_LEADER_GROUPS='["wecom:leaders","sandbox:leaders"]'.
+    # Unset: the sandbox's group when the sandbox is on (see ``leaders``), else none.
     schedules_enabled: bool = True
-    leader_groups: list[str] = Field(default_factory=list)
+    leader_groups: list[str] | None = None
     # A send missed while the bot was down is caught up within this window, else skipped and logged.
     schedule_grace_minutes: int = Field(default=120, ge=0)
     schedule_sweep_seconds: float = Field(default=60.0, gt=0)
@@ -94,6 +100,17 @@ class Settings(BaseSettings):
     # "secret": "SEC…"}}').
     dingtalk_robot_webhooks: dict[str, DingTalkWebhook] = Field(default_factory=dict)
 
+    @field_validator("clock_offset", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        """A bare number is seconds (``-4042207``), as the 调时 reply prints it.
+
+        pydantic reads only ISO 8601 (``P3D``) or ``[-][D days, ]HH:MM:SS`` from a string.
+        """
+        if isinstance(value, str) and re.fullmatch(r"[+-]?\d+(\.\d+)?", value.strip()):
+            return timedelta(seconds=float(value))
+        return value
+
     @property
     def wecom_enabled(self) -> bool:
         return bool(self.wecom_corp_id and self.wecom_secret)
@@ -107,6 +124,18 @@ class Settings(BaseSettings):
         if self.sandbox is not None:
             return self.sandbox
         return not (self.wecom_enabled or self.dingtalk_enabled)
+
+    @property
+    def leaders(self) -> list[str]:
+        """The leaders' groups the schedules post to.
+
+        Unset, and with the sandbox on, the sandbox page's group (its 群聊 tab
+        shows ``leaders``), so digests and pushes can be tried without
+        configuring anything; ``[]`` turns them off.
+        """
+        if self.leader_groups is not None:
+            return list(self.leader_groups)
+        return [SANDBOX_LEADERS] if self.sandbox_enabled else []
 
 
 def load_settings(**overrides: object) -> Settings:

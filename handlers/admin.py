@@ -8,7 +8,7 @@ from datetime import datetime, time
 
 from bot.messages import File, Target
 from handlers.base import Context
-from handlers.commands import DayTime, OpenRound, Unlock
+from handlers.commands import DayTime, OpenRound, SetClock, Unlock
 from handlers.common import (
     LOCAL,
     Caller,
@@ -23,7 +23,9 @@ from handlers.common import (
 )
 from handlers.parse import BadCommand
 from schedules import jobs as schedule_jobs
-from schedules.plan import ScheduleConfig
+from schedules.content import fmt_day
+from schedules.plan import ScheduleConfig, opening_notices, recipients_from_directory
+from schedules.storage_source import StorageRounds
 from scoring_core.directory import Role
 from scoring_core.errors import DomainError
 from scoring_core.names import Exact, department_index, unit_index
@@ -82,17 +84,14 @@ async def open_round_cmd(ctx: Context, caller: Caller, cmd: OpenRound) -> None:
         ctx.event.message_id,
     )
     extra = f"，另有 {len(cmd.overrides)} 项单独截止" if cmd.overrides else ""
+    # The schedules' round-opened card, under the schedules' keys: the reminder
+    # sweep plans the same keys and finds them sent, so each person gets one notice.
+    snapshot = await StorageRounds(scheme, directory).snapshot(ctx.session, info.id)
+    me = Target.user(ctx.event.platform, ctx.event.user_id)
+    recipients = recipients_from_directory(directory, [ctx.event.platform.value])
     told = 0
-    for dept in directory.departments:
-        for member in dept.members:
-            uid = member.ids.get(ctx.event.platform.value)
-            if uid is None or member.role not in (Role.SCORER, Role.HEAD) or uid == ctx.event.user_id:
-                continue
-            await ctx.send(
-                Target.user(ctx.event.platform, uid),
-                text(f"“{info.name}”已开启，截止 {local(deadline)}。", "发“任务”查看本部门的评分项。"),
-                dedupe_key=f"round-opened:{info.id}:{ctx.event.platform.value}:{uid}",
-            )
+    for notice in opening_notices(snapshot.state, recipients, ctx.now):
+        if notice.target != me and await ctx.send(notice.target, notice.message, dedupe_key=notice.key):
             told += 1
     await ctx.reply(text(f"已开启“{info.name}”，截止 {local(deadline)}{extra}。", f"已通知 {told} 位评分人员。"))
 
@@ -192,3 +191,35 @@ async def snooze(ctx: Context, caller: Caller) -> None:
     me = Target.user(ctx.event.platform, ctx.event.user_id)
     until = await schedule_jobs.snooze(ctx.session, me, ctx.now, ScheduleConfig())
     await ctx.reply(text(f"好的，{local(until)} 前不再提醒您。"))
+
+
+async def set_clock(ctx: Context, caller: Caller, cmd: SetClock) -> None:
+    """调时 (dev only, SCOREBOT_DEV_CLOCK): move the bot's clock to try reminders and digests."""
+    control = ctx.services.clock_control
+    if control is None:
+        raise DomainError("调时仅供开发试用，本服务未开启（设置 SCOREBOT_DEV_CLOCK=true 后重启可用）。")
+    if cmd.reset:
+        now = control.reset()
+    elif cmd.by is not None:
+        now = control.advance(cmd.by)
+    elif cmd.to is not None:
+        now = control.move_to(_when(ctx.now, cmd.to))
+    else:
+        now = ctx.now
+    shift = control.offset.total_seconds()
+    real = "真实时间" if abs(shift) < 60 else f"比真实时间{'快' if shift > 0 else '慢'}{_span(abs(shift))}"
+    at = now.astimezone(LOCAL)
+    shown = f"{at.year}年{fmt_day(at)}{at:%H:%M}（{real}）"
+    if cmd == SetClock():
+        await ctx.reply(text(f"现在是 {shown}。", "调时 +1天 / 调时 2026-10-08 09:30 / 调时 复原"))
+    else:
+        # The moved clock lives in this process: say how to keep it across a restart.
+        keep = f"重启后接着走：SCOREBOT_CLOCK_OFFSET={int(shift)}" if abs(shift) >= 60 else ""
+        await ctx.reply(text(f"时钟已调到 {shown}。", "到点的提醒、日报随即发出。", keep))
+
+
+def _span(seconds: float) -> str:
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    found = [f"{n}{unit}" for n, unit in ((days, "天"), (hours, "小时"), (rest // 60, "分钟")) if n]
+    return "".join(found)

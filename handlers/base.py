@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import Clock
+from bot.clock import Clock, DevClock
 from bot.events import InboundEvent
 from bot.messages import Message, Outbound, Target
 from scoring_core.directory import Directory
@@ -37,6 +37,8 @@ class Services:
     directory: Directory | None = None
     #: the scheme file's text: a round opened in chat is tied to its hash
     scheme_text: str = ""
+    #: dev only (SCOREBOT_DEV_CLOCK): the clock admins move with 调时; None when off
+    clock_control: DevClock | None = None
 
 
 @dataclass(frozen=True, slots=True)

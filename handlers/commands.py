@@ -9,7 +9,7 @@ the answer can say which names or codes exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import time
+from datetime import time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -227,6 +227,19 @@ class Snooze:
     """稍后提醒: put off a reminder."""
 
 
+@dataclass(frozen=True, slots=True)
+class SetClock:
+    """调时 (dev only): show the bot's clock, or move it.
+
+    ``调时 +1天`` moves it on by ``by``; ``调时 2026-10-08 09:30`` puts it at
+    ``to``; ``调时 复原`` (``reset``) puts it back to the real time.
+    """
+
+    by: timedelta | None = None
+    to: DayTime | None = None
+    reset: bool = False
+
+
 Command = (
     Tasks
     | Walk
@@ -252,4 +265,5 @@ Command = (
     | Export
     | Chase
     | Snooze
+    | SetClock
 )

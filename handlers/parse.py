@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from datetime import date, time
+from datetime import date, time, timedelta
 from decimal import Decimal
 
 from handlers.commands import (
@@ -39,6 +39,7 @@ from handlers.commands import (
     Ranking,
     Review,
     Score,
+    SetClock,
     Skip,
     Snooze,
     Submit,
@@ -338,8 +339,33 @@ def _day_time(text: str, usage: str) -> DayTime:
     return DayTime(month, day, year, at)
 
 
+_SHIFT = re.compile(r"\+\s*(\d{1,4})\s*(天|日|小时|时|分钟|分)")
+_SHIFT_UNITS = {"天": "days", "日": "days", "小时": "hours", "时": "hours", "分钟": "minutes", "分": "minutes"}
+_CLOCK_USAGE = "如“调时 +1天”“调时 +2小时”“调时 2026-10-08 09:30”“调时 复原”"
+
+
+def _set_clock(rest: str, _: frozenset[str]) -> Command:
+    rest = rest.strip()
+    if not rest:
+        return SetClock()
+    if rest in ("复原", "还原", "重置", "现在"):
+        return SetClock(reset=True)
+    if rest.startswith("+"):
+        m = _SHIFT.fullmatch(rest)
+        if m is None:
+            raise BadCommand(f"“{_shown(rest, 12)}”看不懂：{_CLOCK_USAGE}")
+        return SetClock(by=timedelta(**{_SHIFT_UNITS[m.group(2)]: int(m.group(1))}))
+    if _DATE.match(rest) is None:
+        raise BadCommand(f"“{_shown(rest, 12)}”看不懂：{_CLOCK_USAGE}")
+    when = _day_time(rest, "调时 2026-10-08 09:30")
+    if when.at is None:
+        raise BadCommand(f"请写到几点，{_CLOCK_USAGE}")
+    return SetClock(to=when)
+
+
 _VERBS: tuple[tuple[str, Callable[[str, frozenset[str]], Command]], ...] = (
     ("开启考核", _open_round),
+    ("调时", _set_clock),
     ("评分", _walk),
     ("开始", _walk),
     ("核对", _review),

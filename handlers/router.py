@@ -33,6 +33,7 @@ from handlers.commands import (
     Ranking,
     Review,
     Score,
+    SetClock,
     Skip,
     Snooze,
     Submit,
@@ -156,6 +157,9 @@ async def dispatch(
             await admin.chase(ctx, caller)
         case Snooze():
             await admin.snooze(ctx, caller)
+        case SetClock():
+            require(caller, ADMINS, "调时")
+            await admin.set_clock(ctx, caller, command)
 
 
 #: The app's handler, on the SQL conversation store.

@@ -66,6 +66,8 @@ class ScheduleRuntime:
     config: ScheduleConfig = field(default_factory=ScheduleConfig)
     lease_for: timedelta = timedelta(minutes=5)
     holder: str = field(default_factory=lambda: f"sched-{uuid.uuid4().hex[:12]}")
+    #: one sweep at a time in this process (the timer, a wake after the dev clock moved, a test)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,11 @@ async def sweep(runtime_id: str) -> SweepReport:
 
 
 async def run_sweep(rt: ScheduleRuntime) -> SweepReport:
+    async with rt.lock:
+        return await _sweep(rt)
+
+
+async def _sweep(rt: ScheduleRuntime) -> SweepReport:
     now = rt.clock()
     async with rt.sessions() as session, session.begin():
         held = await state.acquire_lease(session, LEASE, rt.holder, now, now + rt.lease_for)

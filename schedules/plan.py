@@ -93,6 +93,11 @@ class Recipients:
     members: tuple[Target, ...] = ()
     heads: tuple[Target, ...] = ()
 
+    @property
+    def everyone(self) -> tuple[Target, ...]:
+        """Members then heads, each once: who is told that a round opened."""
+        return tuple(dict.fromkeys((*self.members, *self.heads)))
+
 
 def recipients_from_directory(directory: Directory, platforms: Sequence[str]) -> dict[str, Recipients]:
     """Targets per department on the platforms in use.
@@ -212,11 +217,7 @@ def plan_round(
         who = recipients.get(dept, Recipients())
         if progress.finished:
             continue  # a department that finished gets nothing more
-        parts = state.work.get(dept, progress.left)
-        units = state.units.get(dept, max((p.units for p in parts), default=0))
-        notice = round_opened_card(info, dept, parts, units, progress.deadline)
-        for target in who.members:
-            sends.append(Send(Kind.OPENED, send_key(info.id, Kind.OPENED, target, "1"), target, notice, now))
+        sends += _notices(state, progress, who, now)
         if state.paused:
             continue
         if progress.deadline not in plans:
@@ -234,6 +235,31 @@ def plan_round(
                 key = send_key(info.id, Kind.DIGEST, group, f"{slot.slot_key}#{n}")
                 sends.append(Send(Kind.DIGEST, key, group, page, slot.at))
     return SweepPlan(tuple(sends), tuple(missed))
+
+
+def opening_notices(state: RoundState, recipients: Mapping[str, Recipients], now: datetime) -> tuple[Send, ...]:
+    """The round-opened card to everyone in each department with work in the round.
+
+    The admin's 开启考核 sends these at once; the sweep plans the same keys
+    again (for a member added later, or another platform), so each person
+    gets one card.
+    """
+    sends: list[Send] = []
+    for progress in state.progress:
+        if not progress.finished:
+            sends += _notices(state, progress, recipients.get(progress.department, Recipients()), now)
+    return tuple(sends)
+
+
+def _notices(state: RoundState, progress: DepartmentProgress, who: Recipients, now: datetime) -> list[Send]:
+    dept = progress.department
+    parts = state.work.get(dept, progress.left)
+    units = state.units.get(dept, max((p.units for p in parts), default=0))
+    notice = round_opened_card(state.info, dept, parts, units, progress.deadline)
+    return [
+        Send(Kind.OPENED, send_key(state.info.id, Kind.OPENED, target, "1"), target, notice, now)
+        for target in who.everyone
+    ]
 
 
 def _reminders(
@@ -254,6 +280,7 @@ def _reminders(
             spread(s.at, f"{info.id}:{dept}:{s.slot_key}", config.spread_minutes, quiet=config.quiet), s.slot_key, s
         )
         for s in plan
+        if s.at > state.opened_at  # the opening notice stands for a slot before it
     ]
     catch = due_slots(now, slots, last_run, config.grace)
     missed += [Missed(info.id, Kind.REMIND, dept, s.slot_key, s.at) for s in catch.missed]

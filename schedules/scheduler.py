@@ -8,6 +8,7 @@ last ran is in the database, and the sweep's first run at start catches up.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +17,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from schedules import jobs
 from schedules.timing import TZ
 from storage import schedules as state
+
+log = logging.getLogger(__name__)
 
 #: The one recurring job: plan and enqueue whatever is due.
 SWEEP_JOB_ID = "scorebot:schedules:sweep"
@@ -35,8 +38,17 @@ class Scheduler:
         self.sweep_seconds = sweep_seconds
         self._aps: AsyncIOScheduler | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Catch up at once (what fell due while the bot was down), then sweep on the timer.
+
+        The first sweep runs before ``start`` returns, so the app is up only once
+        it has caught up: nothing that follows (a message, a test) races it.
+        """
         runtime_id = jobs.register(self.runtime)
+        try:
+            await jobs.run_sweep(self.runtime)
+        except Exception:  # the timer tries again; a bad round must not stop the bot starting
+            log.exception("the catch-up sweep at start failed")
         self._aps = AsyncIOScheduler(timezone=TZ)
         self._aps.add_job(
             jobs.sweep,
@@ -44,13 +56,17 @@ class Scheduler:
             seconds=self.sweep_seconds,
             id=SWEEP_JOB_ID,
             args=[runtime_id],
-            next_run_time=datetime.now(TZ),  # catch up at once on start
             coalesce=True,  # a sweep covers everything due; running missed ones again adds nothing
             max_instances=1,
             misfire_grace_time=int(self.sweep_seconds),
             replace_existing=True,
         )
         self._aps.start()
+
+    def wake(self) -> None:
+        """Sweep now rather than at the next tick (the dev clock was moved)."""
+        if self._aps is not None:
+            self._aps.modify_job(SWEEP_JOB_ID, next_run_time=datetime.now(TZ))
 
     async def stop(self) -> None:
         if self._aps is not None:

@@ -47,9 +47,10 @@ class StorageRounds:
                 )
             )
         )
-        return [await self._snapshot(session, round_id) for round_id in ids]
+        return [await self.snapshot(session, round_id) for round_id in ids]
 
-    async def _snapshot(self, session: AsyncSession, round_id: int) -> RoundSnapshot:
+    async def snapshot(self, session: AsyncSession, round_id: int) -> RoundSnapshot:
+        """One round as the sweep sees it (the admin's 开启考核 sends its notices from it)."""
         stored = await get_round(session, round_id)
         deadlines = await round_deadlines(session, round_id)
         standing = await load_standing(session, round_id, self.scheme, self.directory)

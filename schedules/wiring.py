@@ -39,7 +39,7 @@ def build_runtime(
         sessions=sessions,
         source=source or round_source(scheme, directory),
         recipients=recipients,
-        leader_groups=parse_groups(settings.leader_groups),
+        leader_groups=parse_groups(settings.leaders),
         clock=clock,
         config=ScheduleConfig(grace=timedelta(minutes=settings.schedule_grace_minutes)),
     )

@@ -131,12 +131,13 @@ async def test_first_sweep_sends_notices_and_the_due_reminder_once(sessions: asy
     assert await keys(sessions) == [
         "r7:open:sandbox:user:zhang:1",
         "r7:open:sandbox:user:li:1",
+        "r7:open:sandbox:user:wang:1",  # the head is told the round opened, like its members
         "r7:remind:sandbox:user:zhang:2020-10-09T09:30",
         "r7:remind:sandbox:user:li:2020-10-09T09:30",
         "r7:open:sandbox:user:zhao:1",
         "r7:remind:sandbox:user:zhao:2020-10-09T09:30",
     ]
-    _, first = (await outbox_rows(sessions))[2]
+    _, first = (await outbox_rows(sessions))[3]
     assert isinstance(first.message, Card)
     assert first.message.title == "评分提醒：距截止还有 5 天"
 
@@ -184,7 +185,7 @@ async def test_a_restart_never_sends_a_slot_twice(sessions: async_sessionmaker[A
     report = await jobs.run_sweep(runtime(sessions, clock))
     assert report.planned
     assert report.enqueued == 0
-    assert report.duplicates == 6  # 3 notices + 3 reminders planned again, all refused
+    assert report.duplicates == 7  # 4 notices + 3 reminders planned again, all refused
     assert await keys(sessions) == sent
 
 
@@ -215,7 +216,7 @@ async def test_two_schedulers_racing_on_one_database_send_each_slot_once(engine:
             reports = await asyncio.gather(jobs.run_sweep(first), jobs.run_sweep(second))
             assert sum(r.planned for r in reports) == 1  # the lease lets exactly one plan
         all_keys = await keys(a)
-        assert len(all_keys) == len(set(all_keys)) == 6
+        assert len(all_keys) == len(set(all_keys)) == 7
     finally:
         await other.dispose()
 
@@ -256,6 +257,33 @@ async def test_quiet_hours_plan_nothing_and_keep_last_run(sessions: async_sessio
     assert await keys(sessions) == []
     async with sessions() as s:
         assert await state.last_run(s, jobs.LEASE) == t(10, 14, 20)
+
+
+async def test_a_clock_moved_back_plans_from_now_on(sessions: async_sessionmaker[Any]) -> None:
+    # The dev clock put back to try a round: the first sweep's window is empty, and
+    # from then on the slots go out as they fall due.
+    clock = Clock(t(11, 25, 9, 0))
+    rt = runtime(sessions, clock)
+    await jobs.run_sweep(rt)  # the real time: only the notices
+    clock.now = t(10, 14, 9, 0)  # put back
+    await jobs.run_sweep(rt)
+    clock.now = t(10, 14, 9, 30)
+    await jobs.run_sweep(rt)
+    assert reminder_keys(await keys(sessions)) == [
+        "r7:remind:sandbox:user:zhang:2020-10-14T09:30",
+        "r7:remind:sandbox:user:li:2020-10-14T09:30",
+        "r7:remind:sandbox:user:zhao:2020-10-14T09:30",
+    ]
+
+
+async def test_sweeps_in_one_process_take_turns(sessions: async_sessionmaker[Any]) -> None:
+    # The timer and a wake (the dev clock moved) may fire together: one plans, the other
+    # finds every key in the outbox.
+    await set_last_run(sessions, t(10, 14, 9))
+    rt = runtime(sessions, Clock(t(10, 14, 9, 30)))
+    first, second = await asyncio.gather(jobs.run_sweep(rt), jobs.run_sweep(rt))
+    assert (first.enqueued, second.enqueued) == (7, 0)
+    assert len(await keys(sessions)) == 7
 
 
 # --- snooze, pause, 催办 -------------------------------------------------------------------
@@ -399,7 +427,7 @@ async def test_scheduler_has_one_fixed_job_and_hands_the_lease_over_on_stop(
     rt = runtime(sessions, clock)
     await jobs.run_sweep(rt)
     scheduler = Scheduler(rt, sweep_seconds=60)
-    scheduler.start()
+    await scheduler.start()
     try:
         assert [j.id for j in scheduler.jobs()] == [SWEEP_JOB_ID]
         assert jobs.runtime(rt.holder) is rt

@@ -96,10 +96,28 @@ def test_an_overlong_key_is_hashed_within_the_column() -> None:
 def test_open_round_notifies_every_member_of_unfinished_departments_once_per_key() -> None:
     first = plan(t(9, 28, 10, 1), None)
     notices = [s for s in first.sends if s.kind is Kind.OPENED]
-    assert sorted(s.target.id for s in notices) == ["li", "zhang"]  # 市公安局 finished: nothing
-    assert {s.key for s in notices} == {"r7:open:sandbox:user:zhang:1", "r7:open:sandbox:user:li:1"}
+    assert sorted(s.target.id for s in notices) == ["li", "wang", "zhang"]  # 市公安局 finished: nothing
+    assert {s.key for s in notices} == {
+        "r7:open:sandbox:user:zhang:1",
+        "r7:open:sandbox:user:li:1",
+        "r7:open:sandbox:user:wang:1",  # the head too
+    }
     again = plan(t(9, 28, 10, 2), t(9, 28, 10, 1))
     assert {s.key for s in again.sends if s.kind is Kind.OPENED} == {s.key for s in notices}  # outbox keeps one
+
+
+def test_a_slot_before_the_round_opened_is_never_sent() -> None:
+    # Regression: a round opened at 09:31 by a sweep that last ran at 09:29 got the
+    # 09:30 reminder in the same minute as its opening notice.
+    opened_late = state(opened=t(10, 9, 9, 31))
+    sends = plan(t(10, 9, 9, 32), t(10, 9, 9, 29), st=opened_late).sends
+    assert [s.kind for s in sends if s.target == ZHANG] == [Kind.OPENED]
+    assert plan(t(10, 9, 9, 32), t(10, 9, 9, 29), st=opened_late).missed == ()
+    # A slot after the opening goes out as usual.
+    assert [s.kind for s in plan(t(10, 12, 9, 30), t(10, 12, 9, 29), st=opened_late).sends if s.target == ZHANG] == [
+        Kind.OPENED,
+        Kind.REMIND,
+    ]
 
 
 def test_notice_waits_out_quiet_hours() -> None:
