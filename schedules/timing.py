@@ -9,7 +9,9 @@ timezone-aware; results are in Asia/Shanghai.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -19,6 +21,8 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 
 from scoring_core.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -61,7 +65,22 @@ def is_working_day(day: date) -> bool:
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError as exc:  # the package's way to say "no data for that year"
+        if day.year == _LAST_CALENDAR_YEAR + 1:
+            # The State Council publishes next year's holidays late in the year, and
+            # the package follows later still; a round that crosses New Year must not
+            # stop reminding.  Until the data comes, weekdays are working days.
+            _warn_weekday_fallback(day.year)
+            return day.weekday() < 5
         raise CalendarRangeError(day) from exc
+
+
+#: The last year the installed chinesecalendar has holiday data for.
+_LAST_CALENDAR_YEAR = max(d.year for d in chinese_calendar.holidays)
+
+
+@functools.cache
+def _warn_weekday_fallback(year: int) -> None:
+    log.warning("chinesecalendar has no %s data yet: Monday to Friday count as working days; upgrade it", year)
 
 
 def add_working_days(day: date, n: int, *, is_workday: WorkdayFn = is_working_day) -> date:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+import chinese_calendar
 import pytest
 
+from schedules import timing
 from schedules.timing import (
     DEFAULT_QUIET,
     CalendarRangeError,
@@ -337,6 +339,15 @@ def test_policy_time_in_quiet_hours_is_refused() -> None:
 def test_bad_policy_is_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(PolicyError):
         ReminderPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_the_year_after_the_calendar_data_falls_back_to_weekdays(caplog: pytest.LogCaptureFixture) -> None:
+    # Regression: a round crossing New Year stopped every sweep (no 2027 data in chinesecalendar 1.11).
+    next_year = max(d.year for d in chinese_calendar.holidays) + 1
+    timing._warn_weekday_fallback.cache_clear()  # warned once a process: make this test see it
+    first_monday = next(date(next_year, 1, d) for d in range(1, 8) if date(next_year, 1, d).weekday() == 0)
+    assert [is_working_day(first_monday + timedelta(days=k)) for k in range(7)] == [True] * 5 + [False] * 2
+    assert "Monday to Friday count as working days" in caplog.text
 
 
 def test_plan_beyond_calendar_data_raises_the_typed_error() -> None:
