@@ -82,13 +82,19 @@ class StorageRounds:
         return await asyncio.to_thread(ranking_workbook, standing, scores, adjustments, f"{stored.name}排名")
 
 
+#: The one event of a complete round's final ranking: closing it complete and then
+#: publishing it are the same ranking (a closed round takes no scores), pushed once.
+FINAL_EVENT = "final"
+
+
 def _push(stored: StoredRound, standing: Standing) -> RankingEvent | None:
-    """Published: push once per publish time; closed with every score in: push once."""
-    if stored.status is RoundStatus.PUBLISHED and stored.published_at is not None:
-        at = stored.published_at
-        return RankingEvent(f"published-{slot_key(at)}", at, final=standing.complete)
+    """The final ranking once; an incomplete round's published ranking once per publish time."""
     if stored.status is RoundStatus.CLOSED and stored.closed_at is not None and standing.complete:
-        return RankingEvent("closed", stored.closed_at, final=True)
+        return RankingEvent(FINAL_EVENT, stored.closed_at, final=True)
+    if stored.status is RoundStatus.PUBLISHED and stored.published_at is not None:
+        if standing.complete:
+            return RankingEvent(FINAL_EVENT, stored.published_at, final=True)
+        return RankingEvent(f"published-{slot_key(stored.published_at)}", stored.published_at, final=False)
     return None
 
 

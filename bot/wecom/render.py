@@ -86,8 +86,8 @@ def render_card(card: Card, *, card_url: str | None) -> cards.TemplateCard | Non
     if len(buttons) > c.CARD_MAX_BUTTONS:
         buttons, more = buttons[: c.CARD_MAX_BUTTONS - 1], buttons[c.CARD_MAX_BUTTONS - 1 :]
     body = _body(lines, more)
-    if body is None:
-        return None
+    if body is None or len(card.title) > c.CARD_TITLE_MAX_CHARS:
+        return None  # it does not fit a template card whole: markdown shows all of it
     common: dict[str, Any] = {
         "main_title": cards.MainTitle(title=card.title, desc=desc),
         "sub_title_text": body or None,

@@ -295,6 +295,17 @@ class SandboxChat(Chat):
         return [m["view"] for m in messages]
 
 
+class SettingsSandboxChat(SandboxChat):
+    """The sandbox with settings a test chooses (schedules on, a dev clock...)."""
+
+    def __init__(self, make_settings: Callable[[str], Settings]) -> None:
+        super().__init__(SAMPLE_DIRECTORY)
+        self._make_settings = make_settings
+
+    def settings(self, db_url: str) -> Settings:
+        return self._make_settings(db_url)
+
+
 class WeComChat(Chat):
     name = "wecom"
     CORP_ID = "ww6a1f3c2b9d8e7f01"

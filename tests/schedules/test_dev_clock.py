@@ -12,18 +12,16 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import SCHEDULER, create_app
+from bot.app import SCHEDULER
 from bot.clock import DevClock
 from bot.events import Platform
 from bot.messages import Target
 from bot.settings import Settings, load_settings
 from handlers.commands import DayTime, SetClock
 from handlers.parse import BadCommand, parse_command
-from handlers.router import make_router
 from schedules.timing import at_local
-from tests.handlers.dialogue import Chat, Clock
+from tests.handlers.dialogue import Chat, Clock, SettingsSandboxChat
 
 LEADERS = Target.group(Platform.SANDBOX, "leaders")
 
@@ -38,15 +36,9 @@ def settings(db_url: str = "sqlite+aiosqlite://", **kw: Any) -> Settings:
 
 @asynccontextmanager
 async def running(db_url: str, clock: Clock, **kw: Any) -> AsyncIterator[Chat]:
-    app = create_app(
-        settings(db_url, sandbox=True, schedule_sweep_seconds=3600, **kw), clock=clock, handler=make_router()
-    )
-    client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
-    try:
-        yield Chat(client, clock)
-    finally:
-        await client.close()
+    chat = SettingsSandboxChat(lambda url: settings(url, sandbox=True, schedule_sweep_seconds=3600, **kw))
+    async with chat.running(db_url, clock):
+        yield chat
 
 
 # --- the leaders' group on the sandbox ---------------------------------------------------
@@ -162,7 +154,7 @@ async def test_moving_the_dev_clock_sends_what_falls_due_at_once(db_url: str) ->
         for _ in range(20):  # each long-poll returns at any delivery; this one is d24a's
             response = await chat.client.get(
                 "/sandbox/api/messages",
-                params={"kind": "user", "id": "d24a", "after": chat._seen["d24a"], "wait": 3},
+                params={"kind": "user", "id": "d24a", "after": chat.person("d24a").seen, "wait": 3},
             )
             if messages := (await response.json())["messages"]:
                 break

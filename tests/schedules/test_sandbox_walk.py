@@ -30,14 +30,11 @@ from contextlib import asynccontextmanager
 from datetime import date, datetime, time
 from typing import Any
 
-from aiohttp.test_utils import TestClient, TestServer
-
-from bot.app import SCHEDULER, create_app
+from bot.app import SCHEDULER
 from bot.settings import Settings
-from handlers.router import make_router
 from schedules import jobs
 from schedules.timing import at_local
-from tests.handlers.dialogue import Chat, Clock
+from tests.handlers.dialogue import Chat, Clock, SettingsSandboxChat
 
 TITLE = "2020年度市综治责任单位平安建设（综治工作）考核"
 ADMIN = "admin"
@@ -67,26 +64,20 @@ class Walk:
         self.db_url = db_url
         self.clock = clock
         self.chat: Chat | None = None
-        self._seen_users: dict[str, int] = {}
+        # One page for the whole walk: what it showed survives the bot's restarts.
+        self._page = SettingsSandboxChat(lambda url: settings(url, leader_groups=["sandbox:leaders"]))
         self._seen_group = 0
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Chat]:
         """The bot up (it catches up at start); stopped on exit, like a restart."""
-        app = create_app(
-            settings(self.db_url, leader_groups=["sandbox:leaders"]), clock=self.clock, handler=make_router()
-        )
-        client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
-        await client.start_server()
-        chat = Chat(client, self.clock)
-        chat._seen = self._seen_users  # the page remembers what it showed
-        self.chat = chat
-        try:
-            await chat.settle()
-            yield chat
-        finally:
-            await client.close()
-            self.chat = None
+        async with self._page.running(self.db_url, self.clock) as chat:
+            self.chat = chat
+            try:
+                await chat.settle()
+                yield chat
+            finally:
+                self.chat = None
 
     async def at(self, when: datetime) -> None:
         """The clock reaches ``when`` and the scheduler's minute job runs."""

@@ -17,8 +17,9 @@ from schedules.timing import at_local, deadline_at
 from storage.engine import session_factory
 from storage.files import load_directory, load_scheme
 from storage.models.messaging import OutboxRow
-from storage.scoring import close_round, open_round, publish_round
+from storage.scoring import close_round, open_round, publish_round, set_scores
 from storage.scoring.records import Actor, Deadline
+from tests.core.conftest import full_marks
 
 ADMIN = Actor("sandbox:admin", "王科长", "市委平安办")
 LEADERS = Target.group(Platform.SANDBOX, "leaders")
@@ -89,3 +90,48 @@ async def test_open_round_reminders_then_the_published_ranking(engine: AsyncEngi
     (xlsx,) = [o.message for o in pushed if isinstance(o.message, File)]
     assert xlsx.data.startswith(b"PK")  # a real workbook (zip)
     assert (await jobs.run_sweep(rt)).pushed == ()
+
+
+async def test_a_round_closed_complete_then_published_is_pushed_once(engine: AsyncEngine) -> None:
+    # Regression: closing a complete round pushed "closed", publishing it pushed again.
+    scheme = load_scheme()
+    directory = load_directory(scheme)
+    sessions: Any = session_factory(engine)
+    async with sessions.begin() as s:
+        opened = await open_round(
+            s,
+            "2020年度平安建设考评",
+            scheme,
+            "bundled",
+            [Deadline(deadline_at(date(2020, 10, 14)))],
+            ADMIN,
+            t(10, 9, 9),
+        )
+        await set_scores(s, opened.id, full_marks(scheme, directory), ADMIN, "sheet", t(10, 9, 10))
+    clock = Clock(t(10, 20, 9, 1))
+    rt = jobs.ScheduleRuntime(
+        sessions=sessions,
+        source=StorageRounds(scheme, directory),
+        recipients=recipients_from_directory(directory, ["sandbox"]),
+        leader_groups=(LEADERS,),
+        clock=clock,
+        config=ScheduleConfig(spread_minutes=0),
+    )
+    async with sessions.begin() as s:
+        await close_round(s, opened.id, ADMIN, t(10, 20, 9))
+    assert (await jobs.run_sweep(rt)).pushed == (f"{opened.id}:final",)
+
+    async with sessions.begin() as s:
+        await publish_round(s, opened.id, ADMIN, t(10, 20, 10))
+    clock.now = t(10, 20, 10, 1)
+    assert (await jobs.run_sweep(rt)).pushed == ()
+    async with sessions() as s:
+        keys = [
+            r.dedupe_key
+            for r in await s.scalars(select(OutboxRow).where(OutboxRow.dedupe_key.like(f"r{opened.id}:ranking:%")))
+        ]
+    assert sorted(keys) == [
+        f"r{opened.id}:ranking:sandbox:group:leaders:final#chart",
+        f"r{opened.id}:ranking:sandbox:group:leaders:final#md1",
+        f"r{opened.id}:ranking:sandbox:group:leaders:final#xlsx",
+    ]

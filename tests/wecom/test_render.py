@@ -122,6 +122,14 @@ def test_a_review_page_is_not_cut_short_on_wecom():
     assert markdown.endswith("下一页（核对 12 第2页）")
 
 
+def test_a_title_too_long_for_a_template_card_goes_whole_as_markdown():
+    # Regression: the round-opened notice's title was cut to 26 characters with "…".
+    title = "2020年度市综治责任单位平安建设（综治工作）考核：评分开始"
+    card = Card(title=title, lines=("请于12月20日前完成评分。",), buttons=(Button(text="开始评分", key="任务"),))
+    assert render_card(card, card_url=None) is None
+    assert card_markdown(card, with_commands=True).splitlines()[0] == f"**{title}**"
+
+
 def test_a_long_description_moves_into_the_body_instead_of_being_cut():
     wording = "考核" + "落实情况" * 10  # 42 characters: main_title.desc shows about 30
     card = Card(title="第5项", description=wording, buttons=(Button(text="满分", key="满分"),))
