@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -69,6 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScorebotError as exc:
         print(exc.user_message, file=sys.stderr)
         return EXIT_REFUSED
+    except BrokenPipeError:
+        # The reader went away (`scorebot rank | head`): not an error worth a traceback.
+        # Point stdout at devnull so Python's flush at exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return code
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -222,3 +224,19 @@ def test_files_that_cannot_be_read_are_explained(capsys: pytest.CaptureFixture[s
     )
     code, _, err = run(capsys, "--scores", str(SAMPLE), "--scheme", str(tmp_path / "no.yaml"))
     assert (code, err) == (2, f"找不到考核方案文件：{tmp_path / 'no.yaml'}\n")
+
+
+def test_a_reader_that_stops_early_gets_no_traceback() -> None:
+    # Regression: `scorebot rank --format json | head` ended in a BrokenPipeError traceback.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "rank", "--scores", str(SAMPLE), "--format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    assert proc.stdout.read(1) == b"{"
+    proc.stdout.close()
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert (proc.wait(timeout=60), err) == (1, b"")
