@@ -9,7 +9,6 @@ compare-and-swap keeps processes from overwriting each other's fresh token.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging
@@ -26,6 +25,7 @@ from bot.dingtalk.config import DingTalkConfig
 from bot.dingtalk.errors import PLATFORM, check_delivery
 from bot.dingtalk.http import field, post_form, post_json
 from bot.errors import TokenError
+from bot.tokens import TokenCache
 from storage.tokens import StoredToken, TokenStore
 
 log = logging.getLogger(__name__)
@@ -42,10 +42,15 @@ class DingTalkClient:
     ) -> None:
         self._config = config
         self._session = session_getter(session)
-        self._tokens = tokens
         self._clock = clock
-        self._cached: StoredToken | None = None
-        self._lock = asyncio.Lock()
+        self._token = TokenCache(
+            tokens,
+            PLATFORM,
+            config.token_key,
+            self._fetch_token,
+            clock=clock,
+            margin=timedelta(seconds=c.TOKEN_REFRESH_MARGIN_SECONDS),
+        )
 
     def _url(self, path: str) -> str:
         return self._config.api_base + path
@@ -53,38 +58,9 @@ class DingTalkClient:
     def _oapi_url(self, path: str) -> str:
         return self._config.oapi_base + path
 
-    def _usable(self, token: StoredToken | None, refused: str | None) -> bool:
-        if token is None or token.value == refused:
-            return False
-        margin = timedelta(seconds=c.TOKEN_REFRESH_MARGIN_SECONDS)
-        return token.expires_at - margin > self._clock()
-
     async def access_token(self, *, refused: str | None = None) -> str:
         """A token valid for a while yet; ``refused`` is one DingTalk just turned down."""
-        if self._usable(self._cached, refused):
-            assert self._cached is not None
-            return self._cached.value
-        key = self._config.token_key
-        async with self._lock:
-            # Whoever held the lock before us may have refreshed already.
-            if self._usable(self._cached, refused):
-                assert self._cached is not None
-                return self._cached.value
-            stored = await self._tokens.get(PLATFORM, key)
-            if self._usable(stored, refused):
-                assert stored is not None
-                self._cached = stored
-                return stored.value
-            fresh = await self._fetch_token()
-            expected = stored.value if stored is not None else None
-            if not await self._tokens.replace(PLATFORM, key, fresh, expected=expected):
-                # Another process stored a token meanwhile: use theirs if it is good.
-                winner = await self._tokens.get(PLATFORM, key)
-                if self._usable(winner, refused):
-                    assert winner is not None
-                    fresh = winner
-            self._cached = fresh
-            return fresh.value
+        return await self._token.get(refused=refused)
 
     async def _fetch_token(self) -> StoredToken:
         log.info("dingtalk: fetching a new access token for app %s", self._config.app_key)

@@ -10,7 +10,6 @@ each other's fresh token.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 from collections.abc import Awaitable, Callable
@@ -22,6 +21,7 @@ import aiohttp
 from bot.clock import Clock, system_clock
 from bot.deps import SessionSource, session_getter
 from bot.errors import TokenError
+from bot.tokens import TokenCache
 from bot.wecom import constants as c
 from bot.wecom.config import WeComConfig
 from bot.wecom.errors import PLATFORM
@@ -42,46 +42,22 @@ class WeComClient:
     ) -> None:
         self._config = config
         self._session = session_getter(session)
-        self._tokens = tokens
         self._clock = clock
-        self._cached: StoredToken | None = None
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._token = TokenCache(
+            tokens,
+            PLATFORM,
+            config.token_key,
+            self._fetch_token,
+            clock=clock,
+            margin=timedelta(seconds=c.TOKEN_REFRESH_MARGIN_SECONDS),
+        )
 
     def _url(self, path: str) -> str:
         return self._config.api_base + path
 
-    def _usable(self, token: StoredToken | None, refused: str | None) -> bool:
-        if token is None or token.value == refused:
-            return False
-        margin = timedelta(seconds=c.TOKEN_REFRESH_MARGIN_SECONDS)
-        return token.expires_at - margin > self._clock()
-
     async def access_token(self, *, refused: str | None = None) -> str:
         """A token valid for a while yet; ``refused`` is one WeCom just turned down."""
-        if self._usable(self._cached, refused):
-            assert self._cached is not None
-            return self._cached.value
-        key = self._config.token_key
-        async with self._locks.setdefault(key, asyncio.Lock()):
-            # Whoever held the lock before us may have refreshed already.
-            if self._usable(self._cached, refused):
-                assert self._cached is not None
-                return self._cached.value
-            stored = await self._tokens.get(PLATFORM, key)
-            if self._usable(stored, refused):
-                assert stored is not None
-                self._cached = stored
-                return stored.value
-            fresh = await self._fetch_token()
-            expected = stored.value if stored is not None else None
-            if not await self._tokens.replace(PLATFORM, key, fresh, expected=expected):
-                # Another process stored a token meanwhile: use theirs if it is good.
-                winner = await self._tokens.get(PLATFORM, key)
-                if self._usable(winner, refused):
-                    assert winner is not None
-                    fresh = winner
-            self._cached = fresh
-            return fresh.value
+        return await self._token.get(refused=refused)
 
     async def _fetch_token(self) -> StoredToken:
         log.info("wecom: fetching a new access token for app %s", self._config.token_key)
