@@ -6,16 +6,21 @@ the breakdown can say which entry hit the cap.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
 
 from scoring_core.entries import AdjustmentEntry
+from scoring_core.names import normalise
 from scoring_core.points import fmt
 from scoring_core.results import AdjustmentLine
 from scoring_core.scheme import AdjustmentKind, Scheme
 
 ZERO = Decimal(0)
+
+#: Dashes people type between person and case: 王某-案1, 王某—案1, 王某－案1 (NFKC makes － a -).
+_DASHES = re.compile(r"[\u2010-\u2015\u2212\ufe58\ufe63_]")
 
 
 def count_adjustments(scheme: Scheme, entries: Sequence[AdjustmentEntry]) -> tuple[AdjustmentLine, ...]:
@@ -80,4 +85,5 @@ def _case_winners(scheme: Scheme, entries: Sequence[AdjustmentEntry]) -> dict[st
 
 
 def _case_key(entry: AdjustmentEntry) -> str:
-    return f"{entry.code}:{entry.case or ''}"
+    """The case as people mean it: spaces, width and dash style do not make another case."""
+    return f"{entry.code}:{_DASHES.sub('-', normalise(entry.case or ''))}"

@@ -185,3 +185,17 @@ def test_spread_flags_a_scorer_who_gave_five_units_the_same(scheme: Scheme, smal
     fifteen = [s for s in full_marks(scheme, small) if s.code == "15"]
     flags = compute_standing(scheme, small, fifteen).spread_flags
     assert [(f.scorer, f.code, f.scorer_unit) for f in flags] == [("市公安局", "15", "市公安局")]
+
+
+def test_a_d9_case_written_with_other_spaces_widths_or_dashes_is_one_case(scheme: Scheme, small: Directory) -> None:
+    # Regression: "王某-案1", "王某 - 案1" and "王某－案1" counted as three cases (7 instead of 3.5).
+    adjustments = [
+        AdjustmentEntry("丁局", "D9", "市纪委市监委", D(2), "违纪", "王某-案1"),
+        AdjustmentEntry("丁局", "D9", "市法院", D("3.5"), "违法", "王某 - 案1"),
+        AdjustmentEntry("丁局", "D9", "市纪委市监委", D("1.5"), "违纪", "王某－案1"),
+        AdjustmentEntry("丁局", "D9", "市法院", D(1), "违法", "王某—案 1"),
+    ]
+    standing = compute_standing(scheme, small, full_marks(scheme, small), adjustments)
+    result = standing.result("丁局")
+    assert [a.counted for a in result.adjustments] == [D(0), D("3.5"), D(0), D(0)]
+    assert (result.deduction, fmt(result.total)) == (D("3.5"), "396.5")
