@@ -100,7 +100,7 @@ async def tasks(ctx: Context, caller: Caller, cmd: Tasks) -> None:
         status = await part_status(ctx.session, info.id, caller.department, a.part.code, ctx.now)
         state = "已锁定" if status.locked else "已提交" if status.submitted else f"已评 {done}/{len(a.units)}"
         due = f"，截止 {local(status.deadline)}" if status.deadline else ""
-        lines.append(f"第{a.part.code}项 {a.part.title}（满分{fmt(a.part.max)}）：{state}{due}")
+        lines.append(f"第{a.part.code}项 {a.part.title}（满分{fmt(a.part.entry_max)}）：{state}{due}")
         buttons.append(Button(text=f"评分 {a.part.code}", key=f"评分 {a.part.code}"))
     if page.next_button:
         buttons.append(page.next_button)
@@ -196,7 +196,7 @@ async def on_walk(
     if isinstance(cmd, Skip):
         await _advance(ctx, caller, info, a, state, position, store, f"已跳过：{unit}")
         return
-    value = a.part.max if isinstance(cmd, FullMarks) else cmd.value
+    value = a.part.entry_max if isinstance(cmd, FullMarks) else cmd.value
     reason = "" if isinstance(cmd, FullMarks) else cmd.reason
     await score_unit(ctx, caller, info, a, state, position, value, reason, store)
 
@@ -214,14 +214,14 @@ async def score_unit(
 ) -> None:
     """Record ``value`` for the walk's current unit, or ask for the missing reason first."""
     unit = a.units[position]
-    if scheme_of(ctx).reason_below_max and value < a.part.max and not reason.strip():
+    if scheme_of(ctx).reason_below_max and value < a.part.entry_max and not reason.strip():
         # Checked whole except the reason, so the question is the only thing left to fix.
         _check(ctx, caller, unit, a.part.code, value, "理由")
         asking = replace(state, step=Step.REASON, position=position, pending_unit=unit, pending_value=value)
         await store.save(ctx.event.user, asking, ctx.now)
         await ctx.reply(
             text(
-                f"{unit} 第{a.part.code}项 {fmt(value)} 分（满分{fmt(a.part.max)}），请写扣分理由：",
+                f"{unit} 第{a.part.code}项 {fmt(value)} 分（满分{fmt(a.part.entry_max)}），请写扣分理由：",
                 "（直接发理由即可；发“退出”放弃，尚未保存）",
             )
         )
@@ -356,9 +356,8 @@ async def _fill_and_report(
     listed = {e.unit for e in entries}
     filled: list[ScoreEntry] = []
     if rest_full:
-        filled = [
-            _check(ctx, caller, u, a.part.code, a.part.max, "") for u in a.units if u not in scored and u not in listed
-        ]
+        full = a.part.entry_max
+        filled = [_check(ctx, caller, u, a.part.code, full, "") for u in a.units if u not in scored and u not in listed]
     changes = await record(ctx, caller, info, [*entries, *filled])
     if state is None or state.code != a.part.code:
         # Later lines without a header mean this part.
@@ -366,7 +365,7 @@ async def _fill_and_report(
     after = await _scores(ctx, info, caller, a.part.code)
     lines = [f"第{a.part.code}项已保存 {len(changes)} 处，已评 {len(after)}/{len(a.units)}："]
     if filled:
-        lines.append(f"{len(filled)} 个未评单位给满分 {fmt(a.part.max)}")
+        lines.append(f"{len(filled)} 个未评单位给满分 {fmt(a.part.entry_max)}")
     shown = [_entry_line(e) for e in entries]
     lines += shown[:LISTED]
     if len(shown) > LISTED:
@@ -405,7 +404,7 @@ async def review(ctx: Context, caller: Caller, cmd: Review) -> None:
         buttons.append(Button(text=f"提交 {a.part.code}", key=f"提交 {a.part.code}", style=ButtonStyle.PRIMARY))
     await ctx.reply(
         Card(
-            title=f"核对 第{a.part.code}项 {a.part.title}（满分{fmt(a.part.max)}）",
+            title=f"核对 第{a.part.code}项 {a.part.title}（满分{fmt(a.part.entry_max)}）",
             description="\n".join(head),
             lines=(*page.lines, page.footer) if page.footer else page.lines,
             buttons=tuple(buttons),

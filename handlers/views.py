@@ -40,8 +40,8 @@ def walk_card(
     if len(wording) > MAX_WORDING:
         wording = wording[: MAX_WORDING - 1] + "…"
     buttons = [
-        Button(text=f"满分 {fmt(part.max)}", key="满分", style=ButtonStyle.PRIMARY),
-        *(Button(text=fmt(v), key=fmt(v)) for v in quick_values(part.max)),
+        Button(text=f"满分 {fmt(part.entry_max)}", key="满分", style=ButtonStyle.PRIMARY),
+        *(Button(text=fmt(v), key=fmt(v)) for v in quick_values(part.entry_max)),
         Button(text="跳过", key="跳过"),
         Button(text="上一个", key="上一个"),
         Button(text="退出", key="退出"),
@@ -49,7 +49,7 @@ def walk_card(
     return Card(
         title=f"第{part.code}项 {part.title}（{position + 1}/{len(a.units)}）",
         description=wording,
-        fields=(("单位", unit), ("满分", fmt(part.max)), ("当前", now), ("已评", f"{done}/{len(a.units)}")),
+        fields=(("单位", unit), ("满分", fmt(part.entry_max)), ("当前", now), ("已评", f"{done}/{len(a.units)}")),
         lines=tuple(line for line in (said, "低于满分请写理由，如“3.5 演练未按期”") if line),
         buttons=tuple(buttons),
         card_id=f"walk:{part.code}",

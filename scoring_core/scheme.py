@@ -48,6 +48,13 @@ class Part:
     def joint(self) -> bool:
         return len(self.scorers) > 1
 
+    @property
+    def entry_max(self) -> Decimal:
+        """The most one scorer may give: the part's max, or its equal share when the scores are summed."""
+        if self.combine is Combine.SUM and self.joint:
+            return self.max / len(self.scorers)
+        return self.max
+
 
 @dataclass(frozen=True, slots=True)
 class Variant:

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scoring_core.errors import Problem, SchemeError
-from scoring_core.points import fmt
+from scoring_core.points import CENT, fmt
 from scoring_core.scheme import (
     AdjustmentKind,
     AdjustmentRule,
@@ -174,6 +174,15 @@ def _check_codes(spec: SchemeSpec, doc: MarkedDocument) -> list[Problem]:
                     seen_parts.add(part.code)
                     if len(set(part.scorers)) != len(part.scorers):
                         problems.append(doc.problem((*loc, p, "scorers"), f"{part.code} 的评分部门重复"))
+                    n = len(part.scorers)
+                    if part.combine is Combine.SUM and n > 1 and (part.max / n) != (part.max / n).quantize(CENT):
+                        problems.append(
+                            doc.problem(
+                                (*loc, p, "max"),
+                                f"{part.code} 按 sum 合计，{n} 个部门各评 {fmt(part.max)}÷{n}，"
+                                "须能整除到 0.01 分；请调整满分，或拆成几个评分编号",
+                            )
+                        )
             if item.variants is not None:
                 keys = [v.key for v in item.variants]
                 if item.default_variant not in keys:
