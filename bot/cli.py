@@ -15,7 +15,7 @@ from scoring_core.errors import ScorebotError
 from scoring_core.report import standing_table, standing_to_dict
 from scoring_core.sheet import parse_rows
 from scoring_core.standing import compute_standing
-from storage.files import load_directory, load_scheme
+from storage.files import load_directory, load_scheme, os_reason
 from storage.sheets import ranking_workbook, read_score_sheet
 
 #: Exit status for refused input (bad sheet, bad config): distinct from crashes (1).
@@ -47,7 +47,13 @@ def run_rank(args: argparse.Namespace) -> int:
         print(json.dumps(standing_to_dict(standing), ensure_ascii=False, indent=2))
     elif args.format == "xlsx":
         title = f"{scheme.name}排名"
-        args.output.write_bytes(ranking_workbook(standing, sheet.scores, sheet.adjustments, title))
+        data = ranking_workbook(standing, sheet.scores, sheet.adjustments, title)
+        try:
+            args.output.write_bytes(data)
+        except OSError as exc:
+            hint = "请给出可写的文件路径，如 --output ranking.xlsx"
+            print(f"无法写入 {args.output}（{os_reason(exc)}）：{hint}", file=sys.stderr)
+            return EXIT_REFUSED
         print(f"已写入 {args.output}")
     else:
         print(standing_table(standing))

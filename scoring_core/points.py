@@ -30,11 +30,12 @@ def parse_points(text: str) -> Decimal:
     cleaned = cleaned.removesuffix("分").strip()
     if not _NUMBER.fullmatch(cleaned):
         raise DomainError(f"“{text.strip()[:20]}”不是分数：请写数字，如 3 或 3.5")
+    value = Decimal(cleaned)  # the regex admits only what Decimal reads
     try:
-        value = Decimal(cleaned)
-    except InvalidOperation as exc:  # pragma: no cover - the regex admits only numbers
-        raise DomainError(f"“{text.strip()[:20]}”不是分数") from exc
-    if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
+        exact = value == value.quantize(CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation as exc:  # more digits than Decimal's precision: no score is that large
+        raise DomainError(f"“{text.strip()[:20]}”太大了，不是分数：请写如 3 或 3.5 的分数") from exc
+    if not exact:
         raise DomainError(f"分数最多两位小数，“{text.strip()[:20]}”超过了")
     return value
 

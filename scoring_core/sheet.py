@@ -26,6 +26,8 @@ REQUIRED = ("unit", "code", "score")
 class SheetRow:
     line: int
     cells: Mapping[str, str]
+    #: non-empty cells to the right of the last header column
+    extra: tuple[str, ...] = ()
 
     def get(self, column: str) -> str:
         return (self.cells.get(column) or "").strip()
@@ -45,12 +47,15 @@ def check_header(header: Sequence[str]) -> None:
     names = [h.strip().lower() for h in header]
     missing = [c for c in REQUIRED if c not in names]
     unknown = [h for h in names if h and h not in COLUMNS]
-    if missing or unknown:
+    twice = sorted({h for h in names if h and names.count(h) > 1})
+    if missing or unknown or twice:
         parts = []
         if missing:
             parts.append(f"缺少列 {'、'.join(missing)}")
         if unknown:
             parts.append(f"不认识的列 {'、'.join(unknown)}")
+        if twice:
+            parts.append(f"列 {'、'.join(twice)} 出现了两次")
         raise InputRejected(
             "评分表表头有误，未作任何计算：",
             [Problem("第1行", "；".join(parts) + f"。表头应为：{','.join(COLUMNS)}")],
@@ -69,10 +74,15 @@ def parse_rows(scheme: Scheme, directory: Directory, rows: Sequence[SheetRow]) -
             continue  # blank lines are allowed
         where = f"第{row.line}行"
         try:
+            if row.extra:
+                raise DomainError(
+                    f"比表头多出 {len(row.extra)} 格（“{row.extra[0][:20]}”）："
+                    "说明里有逗号时请给整格加英文双引号，或删去多余的格"
+                )
             if is_adjustment_code(row.get("code")):
                 adj = _adjustment(scheme, directory, row)
                 if adj in seen_adjustments:
-                    raise DomainError(f"与第{seen_adjustments[adj]}行重复")
+                    raise DomainError(_repeated(scheme, adj, seen_adjustments[adj]))
                 seen_adjustments[adj] = row.line
                 adjustments.append(adj)
             else:
@@ -87,6 +97,13 @@ def parse_rows(scheme: Scheme, directory: Directory, rows: Sequence[SheetRow]) -
     if problems:
         raise InputRejected(f"评分表有 {len(problems)} 处错误，未作任何计算：", problems)
     return Sheet(tuple(scores), tuple(adjustments))
+
+
+def _repeated(scheme: Scheme, adj: AdjustmentEntry, first: int) -> str:
+    if scheme.adjustments[adj.code].per_incident is not None:
+        # Two real incidents must differ somewhere; a copied row would deduct twice.
+        return f"与第{first}行完全相同：{adj.code}一起一行，两起不同的事件请在 note 中写明各自情况（时间、地点等）"
+    return f"与第{first}行重复"
 
 
 def _points_or_none(text: str) -> Decimal | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from importlib import resources
 from pathlib import Path
 
@@ -20,6 +21,22 @@ def _bundled(name: str) -> tuple[str, str]:
     return resource.read_text(encoding="utf-8"), f"(内置){name}"
 
 
+_OS_REASONS = {
+    errno.ENOENT: "文件或文件夹不存在",
+    errno.EACCES: "没有读写权限",
+    errno.EPERM: "没有读写权限",
+    errno.EISDIR: "这是一个文件夹，不是文件",
+    errno.ENOTDIR: "路径中有一段不是文件夹",
+    errno.ENOSPC: "磁盘已满",
+    errno.EROFS: "磁盘只读",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why a file could not be read or written, in Chinese (strerror is English)."""
+    return _OS_REASONS.get(exc.errno or 0, exc.strerror or "系统错误")
+
+
 def read_text(path: Path, what: str) -> str:
     """A config file's text, or a ConfigError saying which file and why."""
     try:
@@ -29,7 +46,7 @@ def read_text(path: Path, what: str) -> str:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{what}文件不是 UTF-8 编码：{path}") from exc
     except OSError as exc:
-        raise ConfigError(f"无法读取{what}文件 {path}：{exc.strerror}") from exc
+        raise ConfigError(f"无法读取{what}文件 {path}：{os_reason(exc)}") from exc
 
 
 def scheme_source(path: Path | None = None) -> tuple[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +19,7 @@ from scoring_core.errors import InputRejected, Problem
 from scoring_core.points import fmt
 from scoring_core.results import Standing
 from scoring_core.sheet import COLUMNS, SheetRow, check_header
+from storage.files import os_reason
 
 #: The sheet of an exported workbook that holds the scores in the input format,
 #: so an exported workbook can be ranked again with ``scorebot rank``.
@@ -28,10 +30,16 @@ def read_score_sheet(path: Path) -> list[SheetRow]:
     """Rows of a CSV or xlsx score sheet; the header is checked, cells are text."""
     if not path.exists():
         raise InputRejected("无法读取评分表：", [Problem(str(path), "文件不存在")])
+    if path.is_dir():
+        raise InputRejected("无法读取评分表：", [Problem(str(path), "这是一个文件夹，请给出评分表文件")])
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return _read_xlsx(path)
     if path.suffix.lower() == ".csv":
-        return _read_csv(path.read_bytes(), str(path))
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputRejected("无法读取评分表：", [Problem(str(path), os_reason(exc))]) from exc
+        return _read_csv(data, str(path))
     raise InputRejected("无法读取评分表：", [Problem(str(path), "只支持 .csv（UTF-8）和 .xlsx 文件")])
 
 
@@ -52,7 +60,7 @@ def _read_csv(data: bytes, name: str) -> list[SheetRow]:
 def _read_xlsx(path: Path) -> list[SheetRow]:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
         raise InputRejected("无法读取评分表：", [Problem(str(path), "不是有效的 xlsx 文件")]) from exc
     try:
         sheet = book[SCORES_SHEET] if SCORES_SHEET in book.sheetnames else book.worksheets[0]
@@ -76,8 +84,14 @@ def _cell_text(value: Any) -> str:
 def _rows(header: Sequence[str], body: Sequence[Sequence[str]]) -> list[SheetRow]:
     check_header(header)
     names = [h.strip().lower() for h in header]
+    # A cell past the header is a comma in a note that lost its quotes: refused by
+    # parse_rows, never dropped, so it cannot shift a case key away unseen.
     return [
-        SheetRow(line=i, cells={name: (row[k] if k < len(row) else "") for k, name in enumerate(names) if name})
+        SheetRow(
+            line=i,
+            cells={name: (row[k] if k < len(row) else "") for k, name in enumerate(names) if name},
+            extra=tuple(c for c in row[len(names) :] if c.strip()),
+        )
         for i, row in enumerate(body, start=2)
     ]
 

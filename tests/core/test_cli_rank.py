@@ -146,7 +146,7 @@ def test_every_bad_line_is_reported_and_nothing_ranked(
         "评分表有 11 处错误，未作任何计算：",
         "  第2行：第12项分值应在 0 到 4 之间，不能是 4.5",
         "  第3行：第12项分值应在 0 到 4 之间，不能是 -1",
-        "  第4行：没有名为“戊局”的被考核单位",
+        "  第4行：没有名为“戊局”的被考核单位：请写名录中的全称、简称或别名",
         "  第5行：没有评分编号“99”：请用考核方案中的编号，如 12、4.1、34-3.2",
         "  第6行：第33-1项不适用于丙局：该单位适用第33-2项",
         "  第7行：市消防救援支队不是甲局第13项的评分部门（应由市公安局评分）",
@@ -240,3 +240,79 @@ def test_a_reader_that_stops_early_gets_no_traceback() -> None:
     err = proc.stderr.read()
     proc.stderr.close()
     assert (proc.wait(timeout=60), err) == (1, b"")
+
+
+def test_files_that_are_not_sheets_are_explained(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # Regressions: a text file named .xlsx (BadZipFile) and a folder ended in tracebacks.
+    fake = tmp_path / "fake.xlsx"
+    fake.write_text("not a zip", encoding="utf-8")
+    assert run(capsys, "--scores", str(fake)) == (2, "", f"无法读取评分表：\n  {fake}：不是有效的 xlsx 文件\n")
+    folder = tmp_path / "sheets.csv"
+    folder.mkdir()
+    assert run(capsys, "--scores", str(folder)) == (
+        2,
+        "",
+        f"无法读取评分表：\n  {folder}：这是一个文件夹，请给出评分表文件\n",
+    )
+
+
+def test_an_unwritable_output_is_explained(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # Regression: --output in a missing folder, or a folder, ended in a traceback.
+    missing = tmp_path / "no" / "r.xlsx"
+    hint = "：请给出可写的文件路径，如 --output ranking.xlsx\n"
+    assert run(capsys, "--scores", str(SAMPLE), "--format", "xlsx", "--output", str(missing)) == (
+        2,
+        "",
+        f"无法写入 {missing}（文件或文件夹不存在）{hint}",
+    )
+    assert run(capsys, "--scores", str(SAMPLE), "--format", "xlsx", "--output", str(tmp_path)) == (
+        2,
+        "",
+        f"无法写入 {tmp_path}（这是一个文件夹，不是文件）{hint}",
+    )
+
+
+def test_cells_past_the_header_and_huge_numbers_are_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, small_file: Path
+) -> None:
+    # Regressions: an unquoted comma in a note shifted "王某-案1" out of the case column unseen,
+    # and a 27-digit score ended in decimal.InvalidOperation.
+    path = tmp_path / "s.csv"
+    path.write_text(
+        "unit,code,scorer,score,note,case\n"
+        "丁局,D9,市法院,2,违纪,情节严重,王某-案1\n"
+        f"甲局,1,,{'9' * 27},x,\n"
+        "甲局,B1,市委平安办,1,批示,,\n",  # an empty trailing cell is harmless
+        encoding="utf-8",
+    )
+    code, out, err = run(capsys, "--scores", str(path), "--directory", str(small_file))
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        "评分表有 2 处错误，未作任何计算：",
+        "  第2行：比表头多出 1 格（“王某-案1”）：说明里有逗号时请给整格加英文双引号，或删去多余的格",
+        f"  第3行：“{'9' * 20}”太大了，不是分数：请写如 3 或 3.5 的分数",
+    ]
+
+
+def test_a_column_named_twice_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "h.csv"
+    path.write_text("unit,unit,code,score\n", encoding="utf-8")
+    assert run(capsys, "--scores", str(path)) == (
+        2,
+        "",
+        "评分表表头有误，未作任何计算：\n  第1行：列 unit 出现了两次。表头应为：unit,code,scorer,score,note,case\n",
+    )
+
+
+def test_two_identical_d8_rows_are_told_how_to_tell_incidents_apart(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, small_file: Path
+) -> None:
+    rows = [
+        ["丙局", "D8", "市应急管理局", "", "重大安全事故", ""],
+        ["丙局", "D8", "市应急管理局", "2", "重大安全事故", ""],
+    ]
+    code, _, err = run(capsys, "--scores", str(write_csv(tmp_path / "d8.csv", rows)), "--directory", str(small_file))
+    assert (code, err.splitlines()[1]) == (
+        2,
+        "  第3行：与第2行完全相同：D8一起一行，两起不同的事件请在 note 中写明各自情况（时间、地点等）",
+    )
