@@ -11,12 +11,14 @@ from decimal import Decimal
 from scoring_core.directory import Directory, Unit
 from scoring_core.entries import AdjustmentEntry, ScoreEntry
 from scoring_core.errors import DomainError
+from scoring_core.names import Candidates, Exact, match_unit
 from scoring_core.points import CENT, fmt
 from scoring_core.scheme import (
     COUNTY_SCORER,
     GROUP_LEADER,
     AdjustmentKind,
     AdjustmentRule,
+    Item,
     Part,
     Scheme,
 )
@@ -42,6 +44,20 @@ def scorers_of(scheme: Scheme, directory: Directory, unit: Unit, part: Part) -> 
     return tuple(resolved)
 
 
+def _unit(directory: Directory, name: str) -> Unit:
+    """A unit by full name, short name or alias; unknown names are answered with the likely ones."""
+    found = directory.find_unit(name)
+    if found is not None:
+        return found
+    typed = name.strip()[:30]
+    match = match_unit(directory, name)
+    if isinstance(match, Exact):
+        raise DomainError(f"没有名为“{typed}”的被考核单位：是不是“{match.name}”？请写全称、简称或别名")
+    if isinstance(match, Candidates):
+        raise DomainError(f"没有名为“{typed}”的被考核单位：可能是 {'、'.join(match.names[:8])}，请写全称")
+    raise DomainError(f"没有名为“{typed}”的被考核单位：请写名录中的全称、简称或别名")
+
+
 def recorders_of(scheme: Scheme, unit: Unit, rule: AdjustmentRule) -> tuple[str, ...]:
     """Who may record ``rule`` for ``unit`` (D7: its responsibility-group leader, else the office)."""
     return tuple((unit.group_leader or scheme.office) if r == GROUP_LEADER else r for r in rule.recorders)
@@ -51,6 +67,10 @@ def part_for_unit(scheme: Scheme, unit: Unit, code: str) -> Part:
     """The part ``code``, if it applies to ``unit``; else a DomainError naming the right one."""
     part = scheme.parts_by_code.get(code)
     if part is None:
+        item = _item_named(scheme, code)
+        if item is not None:
+            own = "、".join(p.code for p in item.variant(unit.variants.get(item.number)).parts)
+            raise DomainError(f"第{item.number}项须按评分编号评分：{unit.name}适用 {own}")
         raise DomainError(f"没有评分编号“{code[:20]}”：请用考核方案中的编号，如 12、4.1、34-3.2")
     if part not in applicable_parts(scheme, unit):
         item = scheme.item_of(part)
@@ -59,11 +79,19 @@ def part_for_unit(scheme: Scheme, unit: Unit, code: str) -> Part:
     return part
 
 
+def _item_named(scheme: Scheme, code: str) -> Item | None:
+    """The item ``code`` names without being a part code itself: ``4``, ``33``, ``34-3``."""
+    if code in scheme.items:
+        return scheme.items[code]
+    return next((i for i in scheme.items.values() for v in i.variants if i.has_variants and v.key == code), None)
+
+
 def check_value(part: Part, value: Decimal) -> Decimal:
     if value != value.quantize(CENT):
         raise DomainError(f"分数最多两位小数：{value}")
-    if value < 0 or value > part.max:
-        raise DomainError(f"第{part.code}项分值应在 0 到 {fmt(part.max)} 之间，不能是 {fmt(value)}")
+    if value < 0 or value > part.entry_max:
+        share = f"（{len(part.scorers)} 个部门各评一份，合计 {fmt(part.max)}）" if part.entry_max != part.max else ""
+        raise DomainError(f"第{part.code}项分值应在 0 到 {fmt(part.entry_max)} 之间{share}，不能是 {fmt(value)}")
     return value
 
 
@@ -80,7 +108,7 @@ def check_score(
 
     ``scorer`` may be None where the part has exactly one designated scorer.
     """
-    unit = directory.unit(unit_name)
+    unit = _unit(directory, unit_name)
     part = part_for_unit(scheme, unit, code)
     designated = scorers_of(scheme, directory, unit, part)
     scorer_name = _department(
@@ -91,8 +119,8 @@ def check_score(
         wrong=f"不是{unit.name}第{part.code}项的评分部门（应由{'、'.join(designated)}评分）",
     )
     check_value(part, value)
-    if scheme.reason_below_max and value < part.max and not note.strip():
-        raise DomainError(f"第{part.code}项未给满分（{fmt(value)}/{fmt(part.max)}），须写明扣分理由")
+    if scheme.reason_below_max and value < part.entry_max and not note.strip():
+        raise DomainError(f"第{part.code}项未给满分（{fmt(value)}/{fmt(part.entry_max)}），须写明扣分理由")
     return ScoreEntry(unit.name, part.code, scorer_name, value, note.strip())
 
 
@@ -107,7 +135,7 @@ def check_adjustment(
     case: str | None = None,
 ) -> AdjustmentEntry:
     """A valid AdjustmentEntry, or a DomainError.  Caps are not applied here: totals apply them."""
-    unit = directory.unit(unit_name)
+    unit = _unit(directory, unit_name)
     rule = scheme.adjustments.get(code.strip().upper())
     if rule is None:
         codes = "、".join(scheme.adjustments)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 import yaml
@@ -25,7 +25,16 @@ class _DecimalLoader(yaml.SafeLoader):
 
 
 def _construct_decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
-    return Decimal(str(loader.construct_scalar(node)).replace("_", ""))  # type: ignore[arg-type]
+    text = str(loader.construct_scalar(node)).replace("_", "")  # type: ignore[arg-type]
+    try:
+        value = Decimal(text)
+    except InvalidOperation:  # YAML 1.1 floats Decimal does not read: 1:30.5 (base 60)
+        value = Decimal("NaN")
+    if not value.is_finite():  # .inf, .nan: never points
+        raise yaml.constructor.ConstructorError(
+            None, None, f"“{node.value}”不是有限的数字，请写如 4 或 2.5 的分值", node.start_mark
+        )
+    return value
 
 
 _DecimalLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
@@ -104,28 +113,57 @@ class YamlSyntaxError(Exception):
 
 
 def pydantic_problems(doc: MarkedDocument, errors: list[Any]) -> list[Problem]:
-    """Turn pydantic's errors into positioned problems, in Chinese where we can."""
+    """Turn pydantic's errors into positioned problems, in Chinese."""
     problems = []
     for err in errors:
         loc = tuple(err["loc"])
-        problems.append(doc.problem(loc, f"{'.'.join(str(p) for p in loc)}：{_say(err)}"))
+        field = ".".join(str(p) for p in loc) or "文件内容"
+        problems.append(doc.problem(loc, f"{field}：{say(err)}"))
     return problems
 
 
+#: pydantic error types → what is wrong and what is allowed; ``{…}`` are the error's ctx values.
 _TYPE_WORDS = {
     "missing": "缺少此项",
-    "extra_forbidden": "不认识的字段",
-    "decimal_parsing": "应为数字",
-    "decimal_max_places": "最多两位小数",
-    "greater_than": "应大于 0",
+    "extra_forbidden": "不认识的字段（请对照格式说明检查拼写）",
+    "decimal_parsing": "应为数字，如 4 或 2.5",
+    "decimal_type": "应为数字，如 4 或 2.5",
+    "decimal_max_places": "最多两位小数",  # every points field allows two
+    "decimal_max_digits": "数字位数太多（最多 {max_digits} 位）",
+    "finite_number": "应为有限的数字",
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "应不小于 {ge}",
+    "less_than": "应小于 {lt}",
+    "less_than_equal": "应不大于 {le}",
     "string_type": "应为文字",
-    "list_type": "应为列表",
+    "string_too_short": "不能为空",
+    "string_too_long": "太长了（最多 {max_length} 个字）",
+    "string_pattern_mismatch": "格式不对（应符合 {pattern}）",
+    "list_type": "应为列表（- 开头的多行，或 [a, b]）",
+    "tuple_type": "应为列表（- 开头的多行，或 [a, b]）",
+    "dict_type": "应为“名称: 值”的映射",
+    "model_type": "应为“名称: 值”的映射",
+    "model_attributes_type": "应为“名称: 值”的映射",
+    "too_short": "至少要有 {min_length} 个",
+    "too_long": "最多 {max_length} 个",
     "int_parsing": "应为整数",
-    "literal_error": "取值不在允许范围内",
-    "enum": "取值不在允许范围内",
+    "int_type": "应为整数",
+    "int_from_float": "应为整数",
+    "bool_parsing": "应为 true 或 false",
+    "bool_type": "应为 true 或 false",
+    "literal_error": "取值应为 {expected} 之一",
+    "enum": "取值应为 {expected} 之一",
 }
 
 
-def _say(err: Any) -> str:
+def say(err: Any) -> str:
+    """One pydantic error in Chinese; our own validators' messages (value_error) are Chinese already."""
+    if err["type"] in ("value_error", "assertion_error"):
+        return str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     word = _TYPE_WORDS.get(err["type"])
-    return f"{word}（{err['msg']}）" if word else str(err["msg"])
+    if word is None:
+        return f"取值不符合要求（{err['msg']}）"
+    try:
+        return word.format(**err.get("ctx", {}))
+    except (KeyError, IndexError):
+        return word.split("（")[0]

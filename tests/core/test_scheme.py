@@ -7,7 +7,8 @@ from itertools import product
 
 import pytest
 
-from scoring_core.errors import SchemeError
+from scoring_core.errors import DomainError, SchemeError
+from scoring_core.rules import check_value
 from scoring_core.scheme import Combine, Scheme
 from scoring_core.scheme_file import parse_scheme
 from storage.files import BUNDLED_SCHEME, _bundled
@@ -173,3 +174,71 @@ caps:
     assert scheme.year == 2021
     assert scheme.part("1.1").combine is Combine.MIN
     assert scheme.part("1.1").max == Decimal("6.5")
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", "1:30.5"])
+def test_a_number_that_is_not_finite_is_refused_with_its_position(value: str) -> None:
+    # Regression: max: .inf ended in decimal.InvalidOperation.
+    text = _bundled_text().replace(
+        '- {code: "4.3", title: 信息报送, max: 2,', f'- {{code: "4.3", title: 信息报送, max: {value},'
+    )
+    with pytest.raises(SchemeError) as caught:
+        parse_scheme(text, "bad.yaml")
+    assert [str(p) for p in caught.value.problems] == [
+        f"bad.yaml:40:45：YAML 格式错误：“{value}”不是有限的数字，请写如 4 或 2.5 的分值"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("- a\n- b\n", "s.yaml:1:1：文件内容：应为“名称: 值”的映射"),
+        ("name: x\nyear: 二〇二〇\n", "s.yaml:2:7：year：应为整数"),
+        ("name: x\nyear: 1999\n", "s.yaml:2:7：year：应不小于 2000"),
+    ],
+)
+def test_shape_errors_are_said_in_chinese(text: str, problem: str) -> None:
+    with pytest.raises(SchemeError) as caught:
+        parse_scheme(text, "s.yaml")
+    assert str(caught.value.problems[0]) == problem
+
+
+SUMMED = """
+name: 合计方案
+year: 2021
+total: 10
+office: 平安办
+sections:
+  - code: A
+    title: 唯一部分
+    points: 10
+    items:
+      - number: "1"
+        title: 唯一项目
+        points: 10
+        parts:
+          - {code: "1", max: 10, scorers: [甲部门, 乙部门], combine: sum}
+"""
+
+
+def test_a_summed_part_gives_each_scorer_an_equal_share() -> None:
+    # Regression: with combine: sum each scorer could give the full max, so part 1 reached 20 of 10.
+    scheme = parse_scheme(SUMMED, "sum.yaml")
+    assert (scheme.part("1").max, scheme.part("1").entry_max) == (Decimal(10), Decimal(5))
+
+
+def test_a_summed_part_whose_share_is_not_whole_hundredths_is_refused() -> None:
+    text = SUMMED.replace("scorers: [甲部门, 乙部门]", "scorers: [甲部门, 乙部门, 丙部门]")
+    with pytest.raises(SchemeError) as caught:
+        parse_scheme(text, "sum.yaml")
+    assert [str(p) for p in caught.value.problems] == [
+        "sum.yaml:15:30：1 按 sum 合计，3 个部门各评 10÷3，须能整除到 0.01 分；请调整满分，或拆成几个评分编号"
+    ]
+
+
+def test_a_summed_part_refuses_more_than_a_share() -> None:
+    part = parse_scheme(SUMMED, "sum.yaml").part("1")
+    assert check_value(part, Decimal(5)) == Decimal(5)
+    with pytest.raises(DomainError) as caught:
+        check_value(part, Decimal(6))
+    assert caught.value.user_message == "第1项分值应在 0 到 5 之间（2 个部门各评一份，合计 10），不能是 6"
