@@ -53,11 +53,20 @@ class Adapter(ABC):
         """The HTTP routes this platform's callbacks arrive on (may be empty)."""
 
     @abstractmethod
-    async def send(self, outbound: Outbound) -> SendResult:
-        """Deliver one message; raise ``bot.errors.PlatformError`` on failure."""
+    async def send(self, outbound: Outbound, *, part: int = 0, resend: bool = False) -> SendResult:
+        """Deliver post ``part`` of one message; raise ``bot.errors.PlatformError`` on failure.
+
+        ``resend`` says this post may have reached the platform already (the
+        last try of it ended in a crash or an error), so the adapter may ask
+        the platform to drop a duplicate.
+        """
+
+    def posts(self, outbound: Outbound) -> int:
+        """How many platform posts the message takes (a long text is split); each is one ``send``."""
+        return 1
 
     def rate_key(self, outbound: Outbound) -> tuple[str, RateLimit] | None:
-        """The bucket this send draws from (per recipient, per webhook...), or None."""
+        """The bucket each post draws one token from (per recipient, per webhook...), or None."""
         return None
 
     async def start(self) -> None:  # noqa: B027 - optional hook

@@ -2,17 +2,22 @@
 
 Each row is claimed (``pending`` → ``sending``) in its own transaction before
 the send and marked ``sent`` right after, so a row that was sent is never
-picked again, across restarts too.  The one at-least-once window: a crash
-between the platform accepting a send and our ``sent`` commit leaves the row
-``sending``; when its lease runs out it is sent again.  Adapters narrow that
-window with the platform's own duplicate check where there is one (WeCom
-``enable_duplicate_check``).
+picked again, across restarts too.  A message the platform takes in several
+posts (``Adapter.posts``: a long text split between lines) records each post
+as it goes out, so a retry goes on from the post that failed.  The one
+at-least-once window: a crash between the platform accepting a post and our
+commit leaves it to be sent again when the row's lease runs out; that send
+is marked ``resend`` so adapters can ask for the platform's own duplicate
+check where there is one (WeCom ``enable_duplicate_check``).
 
 Transient platform errors are retried with exponential back-off (at least
 the platform's ``retry_after``) up to ``max_attempts``, then the row is
-marked ``failed`` for admins (``storage.outbox.failed``).  Rows to one
-target go in order; rows whose rate key (``Adapter.rate_key``) is out of
-tokens are postponed, not dropped.
+marked ``failed`` for admins (``storage.outbox.failed``; 发送失败 in chat,
+``scorebot outbox`` in the shell).  "Slow down" answers (``RateLimited``)
+use no attempt: such a row waits up to ``max_age``.  Rows to one target go
+in order; each post takes a token of its rate key (``Adapter.rate_key``),
+and a row out of tokens is postponed, not dropped.  At start the buckets
+are charged with what went out lately, so a restart does not reset them.
 """
 
 from __future__ import annotations
@@ -22,15 +27,15 @@ import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.adapter import Adapter
+from bot.adapter import Adapter, RateLimit
 from bot.clock import Clock
-from bot.errors import PlatformError
+from bot.errors import PlatformError, RateLimited
 from bot.events import Platform
 from bot.ratelimit import RateLimiter
 from storage import outbox
@@ -50,6 +55,11 @@ class OutboxPolicy:
     # 'sending' row older than this is taken for a crashed sender's.
     lease: float = 120.0
     poll: float = 5.0
+    # A message the platform keeps throttling is given up after this long.
+    max_age: float = 24 * 3600.0
+    # How far back a restart looks at what was sent, to refill the rate buckets;
+    # longer than any platform's rate period.
+    rate_memory: float = 3600.0
     batch: int = 200
     concurrency: int = 8
 
@@ -87,6 +97,15 @@ class OutboxDispatcher:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="outbox")
 
+    async def _restore(self) -> None:
+        try:
+            charged = await self.restore_rate_history()
+        except Exception:  # pacing from zero beats not sending at all
+            log.exception("outbox: could not read recent sends for the rate buckets")
+            return
+        if charged:
+            log.info("outbox: %d recent posts charged to the rate buckets", charged)
+
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is not None:
@@ -94,6 +113,7 @@ class OutboxDispatcher:
             await asyncio.gather(task, return_exceptions=True)
 
     async def _run(self) -> None:
+        await self._restore()
         while True:
             self._wake.clear()
             try:
@@ -162,16 +182,15 @@ class OutboxDispatcher:
             message = outbox.decode(row)
         except ValidationError as exc:
             return await self._give_up(row, f"unreadable message: {exc}")
-        if row.status == OutboxStatus.SENDING and row.attempts >= policy.max_attempts:
+        if row.status == OutboxStatus.SENDING and row.attempts - row.throttles >= policy.max_attempts:
             return await self._give_up(row, "sender stopped during the last attempt")
 
         rate = adapter.rate_key(message)
-        if rate is not None:
-            wait = self._limiter.try_acquire(rate[0], rate[1], now.timestamp())
-            if wait > 0:
-                async with self._sessions.begin() as session:
-                    await outbox.postpone(session, row.id, now + timedelta(seconds=wait))
-                return OutboxStatus.PENDING
+        wait = self._take_token(rate, now)
+        if wait > 0:
+            async with self._sessions.begin() as session:
+                await outbox.postpone(session, row.id, now + timedelta(seconds=wait))
+            return OutboxStatus.PENDING
 
         async with self._sessions.begin() as session:
             claimed = await outbox.claim(session, row.id, now, now + timedelta(seconds=policy.lease))
@@ -181,36 +200,90 @@ class OutboxDispatcher:
             return OutboxStatus.SENDING
 
         attempts = row.attempts + 1
-        try:
-            result = await adapter.send(message)
-        except PlatformError as exc:
-            return await self._after_error(row.id, attempts, exc.transient, exc.retry_after, exc)
-        except Exception as exc:  # an adapter bug or a raw network error: assume transient
-            log.exception("outbox row %s: adapter raised", row.id)
-            return await self._after_error(row.id, attempts, True, None, exc)
+        # The first post of this try may have gone out on the last one (a crash
+        # mid-send leaves the row 'sending'; an error may come after delivery).
+        resend = row.status == OutboxStatus.SENDING or row.last_error is not None
+        posts = adapter.posts(message)
+        first_id: str | None = row.platform_message_id
+        for part in range(row.parts_sent, posts):
+            if part > row.parts_sent:
+                wait = self._take_token(rate, self._clock())
+                if wait > 0:  # the rest waits for tokens; what went out stays out
+                    async with self._sessions.begin() as session:
+                        await outbox.pause(session, row.id, self._clock() + timedelta(seconds=wait))
+                    return OutboxStatus.PENDING
+            try:
+                result = await adapter.send(message, part=part, resend=resend and part == row.parts_sent)
+            except PlatformError as exc:
+                return await self._after_error(row, attempts, exc.transient, exc.retry_after, exc)
+            except Exception as exc:  # an adapter bug or a raw network error: assume transient
+                log.exception("outbox row %s: adapter raised", row.id)
+                return await self._after_error(row, attempts, True, None, exc)
+            first_id = first_id or result.platform_message_id
+            if part + 1 < posts:
+                async with self._sessions.begin() as session:
+                    await outbox.mark_part_sent(session, row.id, part + 1)
 
         async with self._sessions.begin() as session:
-            await outbox.mark_sent(session, row.id, self._clock(), result.platform_message_id)
+            await outbox.mark_part_sent(session, row.id, posts)
+            await outbox.mark_sent(session, row.id, self._clock(), first_id)
         return OutboxStatus.SENT
+
+    def _take_token(self, rate: tuple[str, RateLimit] | None, now: datetime) -> float:
+        """0 when a post may go now (a token spent), else the seconds until one is back."""
+        if rate is None:
+            return 0.0
+        return self._limiter.try_acquire(rate[0], rate[1], now.timestamp())
+
+    async def restore_rate_history(self) -> int:
+        """Charge the rate buckets with what went out lately, so a restart does not start them full.
+
+        WeCom drops what goes over a member's limit without a word: without
+        this, a restart right after a burst would send a second one.
+        """
+        now = self._clock()
+        async with self._sessions() as session:
+            rows = await outbox.sent_since(session, now - timedelta(seconds=self._policy.rate_memory))
+        charged = 0
+        for row in rows:
+            adapter = self._adapters.get(Platform(row.target_platform))
+            if adapter is None or row.sent_at is None:
+                continue
+            try:
+                rate = adapter.rate_key(outbox.decode(row))
+            except ValidationError:
+                continue
+            if rate is not None:
+                for _ in range(max(row.parts_sent, 1)):
+                    self._limiter.record(rate[0], rate[1], row.sent_at.timestamp())
+                    charged += 1
+        return charged
 
     async def _after_error(
         self,
-        row_id: int,
+        row: OutboxRow,
         attempts: int,
         transient: bool,
         retry_after: float | None,
         exc: Exception,
     ) -> OutboxStatus:
         error = str(exc) or repr(exc)
-        if not transient or attempts >= self._policy.max_attempts:
-            log.error("outbox row %s failed after %d attempts: %s", row_id, attempts, error)
+        # "Slow down" is no fault of the message: it does not use up an attempt,
+        # only the time it may wait (so a long throttle delays, it does not lose).
+        slowed = isinstance(exc, RateLimited)
+        if slowed:
+            give_up = self._clock() - row.created_at > timedelta(seconds=self._policy.max_age)
+        else:
+            give_up = attempts - row.throttles >= self._policy.max_attempts
+        if not transient or give_up:
+            log.error("outbox row %s failed after %d attempts: %s", row.id, attempts, error)
             async with self._sessions.begin() as session:
-                await outbox.mark_failed(session, row_id, error)
+                await outbox.mark_failed(session, row.id, error)
             return OutboxStatus.FAILED
         delay = self._policy.retry_delay(attempts, retry_after)
-        log.warning("outbox row %s: retry in %.0fs (%s)", row_id, delay, error)
+        log.warning("outbox row %s: retry in %.0fs (%s)", row.id, delay, error)
         async with self._sessions.begin() as session:
-            await outbox.mark_retry(session, row_id, self._clock() + timedelta(seconds=delay), error)
+            await outbox.mark_retry(session, row.id, self._clock() + timedelta(seconds=delay), error, counts=not slowed)
         return OutboxStatus.PENDING
 
     async def _give_up(self, row: OutboxRow, error: str) -> OutboxStatus:

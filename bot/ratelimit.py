@@ -69,6 +69,15 @@ class RateLimiter:
             bucket = self._buckets[key] = TokenBucket(limit)
         return bucket.try_take(now)
 
+    def record(self, key: str, limit: RateLimit, at: float) -> None:
+        """A token spent at ``at`` (in the past, from the outbox after a restart)."""
+        bucket = self._buckets.get(key)
+        if bucket is None or bucket.limit != limit:
+            bucket = self._buckets[key] = TokenBucket(limit)
+        bucket.spent.append(at)
+        if len(bucket.spent) > 1 and bucket.spent[-2] > at:  # keep the oldest first
+            bucket.spent = deque(sorted(bucket.spent))
+
     def release(self, key: str) -> None:
         bucket = self._buckets.get(key)
         if bucket is not None:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, event, exists, select, update
+from sqlalchemy import and_, event, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, aliased
 
@@ -152,6 +152,18 @@ async def postpone(session: AsyncSession, row_id: int, until: datetime) -> None:
     )
 
 
+async def mark_part_sent(session: AsyncSession, row_id: int, parts_sent: int) -> None:
+    """One more post of a multi-part message went out: a retry starts after it."""
+    await session.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(parts_sent=parts_sent))
+
+
+async def pause(session: AsyncSession, row_id: int, until: datetime) -> None:
+    """A claimed row goes back to waiting without an error (its next post has no rate token yet)."""
+    await session.execute(
+        update(OutboxRow).where(OutboxRow.id == row_id).values(status=OutboxStatus.PENDING.value, next_attempt_at=until)
+    )
+
+
 async def mark_sent(session: AsyncSession, row_id: int, now: datetime, platform_message_id: str | None) -> None:
     await session.execute(
         update(OutboxRow)
@@ -165,12 +177,12 @@ async def mark_sent(session: AsyncSession, row_id: int, now: datetime, platform_
     )
 
 
-async def mark_retry(session: AsyncSession, row_id: int, at: datetime, error: str) -> None:
-    await session.execute(
-        update(OutboxRow)
-        .where(OutboxRow.id == row_id)
-        .values(status=OutboxStatus.PENDING.value, next_attempt_at=at, last_error=error)
-    )
+async def mark_retry(session: AsyncSession, row_id: int, at: datetime, error: str, *, counts: bool = True) -> None:
+    """Try again at ``at``; ``counts=False`` marks the attempt throttled (the platform only said "slower")."""
+    values: dict[str, Any] = {"status": OutboxStatus.PENDING.value, "next_attempt_at": at, "last_error": error}
+    if not counts:
+        values["throttles"] = OutboxRow.throttles + 1
+    await session.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(**values))
 
 
 async def mark_failed(session: AsyncSession, row_id: int, error: str) -> None:
@@ -187,6 +199,33 @@ async def failed(session: AsyncSession, limit: int = 50) -> Sequence[OutboxRow]:
         .order_by(OutboxRow.id.desc())
         .limit(limit)
     )
+    return rows.all()
+
+
+async def count_failed(session: AsyncSession) -> int:
+    found = await session.scalar(
+        select(func.count()).select_from(OutboxRow).where(OutboxRow.status == OutboxStatus.FAILED.value)
+    )
+    return int(found or 0)
+
+
+async def retry_failed(session: AsyncSession, now: datetime, row_ids: Sequence[int] | None = None) -> int:
+    """Send failed rows again (all, or those named): fresh attempts, from the post that failed."""
+    stmt = update(OutboxRow).where(OutboxRow.status == OutboxStatus.FAILED.value)
+    if row_ids is not None:
+        stmt = stmt.where(OutboxRow.id.in_(row_ids))
+    result = await session.execute(
+        stmt.values(status=OutboxStatus.PENDING.value, attempts=0, throttles=0, next_attempt_at=now)
+    )
+    count = int(result.rowcount)  # type: ignore[attr-defined]
+    if count:
+        _arm_wake(session)
+    return count
+
+
+async def sent_since(session: AsyncSession, since: datetime) -> Sequence[OutboxRow]:
+    """Rows with posts out since ``since``: the rate limiter's memory after a restart."""
+    rows = await session.scalars(select(OutboxRow).where(OutboxRow.sent_at >= since).order_by(OutboxRow.sent_at))
     return rows.all()
 
 

@@ -40,7 +40,7 @@ from bot.dingtalk.stream import StreamReceiver
 from bot.dingtalk.webhook import WebhookSender
 from bot.errors import PlatformError
 from bot.events import Platform
-from bot.messages import File, Image, Outbound, Target, TargetKind
+from bot.messages import Card, File, Image, Markdown, Outbound, Target, TargetKind, Text
 from bot.settings import Settings
 from scoring_core.errors import ScorebotError
 from storage.tokens import TokenStore
@@ -144,45 +144,53 @@ class DingTalkAdapter(Adapter):
             return f"dingtalk:group:{target.id}", c.GROUP_RATE
         return f"dingtalk:user:{target.id}", c.MEMBER_RATE
 
-    async def send(self, outbound: Outbound) -> SendResult:
+    def _parts(self, target: Target, message: Text | Markdown | Card) -> list[Part]:
+        """The posts of a text, markdown or card: a long one is split between lines."""
+        if target.kind is TargetKind.GROUP and target.id in self.config.webhooks:
+            return render(message, Audience.WEBHOOK)
+        return render(message, Audience.GROUP if target.kind is TargetKind.GROUP else Audience.MEMBER)
+
+    def posts(self, outbound: Outbound) -> int:
+        message = outbound.message
+        return 1 if isinstance(message, Image | File) else len(self._parts(outbound.target, message))
+
+    async def send(self, outbound: Outbound, *, part: int = 0, resend: bool = False) -> SendResult:
         target = outbound.target
         if target.platform is not Platform.DINGTALK:
             raise PlatformError("消息目标不属于钉钉", platform=PLATFORM, errmsg=f"target platform {target.platform}")
         message = outbound.message
         if isinstance(message, Image | File):
             return await self._send_media(target, message)
+        parts = self._parts(target, message)
+        post = parts[part]
         hook = self.config.webhooks.get(target.id) if target.kind is TargetKind.GROUP else None
         if hook is not None:
-            sent = await self.webhooks.send_robot(hook, render(message, Audience.WEBHOOK))
-            return SendResult(detail=f"webhook {message.kind} x{sent}")
-
-        audience = Audience.GROUP if target.kind is TargetKind.GROUP else Audience.MEMBER
-        parts = render(message, audience)
+            await self.webhooks.send_robot(hook, [post])
+            return SendResult(detail=f"webhook {message.kind} {part + 1}/{len(parts)}")
         if outbound.reply_token:
-            answered = await self._answer_in_place(outbound.reply_token, parts)
+            answered = await self._answer_in_place(outbound.reply_token, post)
             if answered is not None:
                 return answered
         if target.kind is TargetKind.GROUP:
-            keys = [await self.client.send_to_group(target.id, *app_message(part)) for part in parts]
+            key = await self.client.send_to_group(target.id, *app_message(post))
         else:
-            keys = [(await self.client.send_to_users([target.id], *app_message(part)))[0] for part in parts]
-        first = keys[0] if keys else ""
-        return SendResult(platform_message_id=first or None, detail=f"robot {message.kind} x{len(parts)}")
+            [key] = await self.client.send_to_users([target.id], *app_message(post))
+        return SendResult(platform_message_id=key or None, detail=f"robot {message.kind} {part + 1}/{len(parts)}")
 
-    async def _answer_in_place(self, token: str, parts: list[Part]) -> SendResult | None:
+    async def _answer_in_place(self, token: str, post: Part) -> SendResult | None:
         """Answer on the session webhook while it lasts; None means use the API instead."""
         hook = session.decode(token)
         if hook is None or not hook.usable(self._clock()):
             return None
         try:
-            sent = await self.webhooks.send_session(hook.url, parts)
+            await self.webhooks.send_session(hook.url, [post])
         except PlatformError as exc:
             if exc.transient:
                 raise
             # Expired or refused early: the API reaches the same chat.
             log.info("dingtalk session webhook refused (errcode=%s), sending through the API", exc.errcode)
             return None
-        return SendResult(detail=f"session webhook x{sent}")
+        return SendResult(detail="session webhook")
 
     def _media_conversation(self, group: str, message: Image | File) -> str:
         """Where the app robot posts media for a group: the group itself or its webhook's conversation."""

@@ -66,7 +66,7 @@ class SandboxAdapter(Adapter):
             web.get("/sandbox/api/messages", self._messages),
         ]
 
-    async def send(self, outbound: Outbound) -> SendResult:
+    async def send(self, outbound: Outbound, *, part: int = 0, resend: bool = False) -> SendResult:
         view = json.dumps(render(outbound), ensure_ascii=False)
         async with self._sessions().begin() as session:
             delivery_id = await deliveries.add(

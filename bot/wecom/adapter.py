@@ -12,13 +12,14 @@ import logging
 from typing import Any, Final
 
 from aiohttp import web
+from pydantic import SecretStr
 
 from bot.adapter import Adapter, EventSink, RateLimit, SendResult
 from bot.clock import Clock, system_clock
 from bot.deps import SessionSource
 from bot.errors import PlatformError
 from bot.events import Platform
-from bot.messages import Card, File, Image, Markdown, Outbound, TargetKind, Text
+from bot.messages import Card, File, Image, Markdown, Message, Outbound, TargetKind, Text
 from bot.settings import Settings
 from bot.wecom import constants as c
 from bot.wecom.client import WeComClient
@@ -125,19 +126,57 @@ class WeComAdapter(Adapter):
             return None
         return f"wecom:user:{target.id}", c.MEMBER_RATE
 
-    async def send(self, outbound: Outbound) -> SendResult:
+    def posts(self, outbound: Outbound) -> int:
+        chunks = self._chunks(outbound)
+        return len(chunks[1]) if chunks is not None else 1
+
+    def _chunks(self, outbound: Outbound) -> tuple[str, list[str]] | None:
+        """(msgtype, posts) of a message that goes as text or markdown; None for one card or file."""
+        message = outbound.message
+        group = outbound.target.kind is TargetKind.GROUP
+        text_max = c.ROBOT_TEXT_MAX_BYTES if group else c.TEXT_MAX_BYTES
+        markdown_max = c.ROBOT_MARKDOWN_MAX_BYTES if group else c.MARKDOWN_MAX_BYTES
+        if isinstance(message, Text):
+            return "text", split_lines(message.content, text_max)
+        if isinstance(message, Markdown):
+            return "markdown", split_lines(message.content, markdown_max)
+        if isinstance(message, Card):
+            if group:
+                # Groups get no clickable buttons from robots: the card reads as markdown.
+                return "markdown", split_lines(card_markdown(message, with_commands=False), markdown_max)
+            if outbound.reply_token and self._updates_in_place(message):
+                return None
+            if render_card(message, card_url=self.config.card_url) is None:
+                # Too long for a card (or a text_notice without a link): markdown with the commands.
+                return "markdown", split_lines(card_markdown(message, with_commands=True), markdown_max)
+        return None
+
+    async def send(self, outbound: Outbound, *, part: int = 0, resend: bool = False) -> SendResult:
         if outbound.target.platform is not Platform.WECOM:
             raise PlatformError(
                 "消息目标不属于企业微信",
                 platform=PLATFORM,
                 errmsg=f"target platform {outbound.target.platform}",
             )
+        chunks = self._chunks(outbound)
+        if chunks is not None:
+            msgtype, posts = chunks
+            if outbound.target.kind is TargetKind.GROUP:
+                return await self._post_group(outbound.target.id, msgtype, posts[part])
+            return await self._post_user(outbound.target.id, msgtype, posts[part], resend=resend)
         if outbound.target.kind is TargetKind.GROUP:
-            return await self._send_group(outbound)
-        return await self._send_user(outbound)
+            return await self._send_group_media(outbound.target.id, outbound.message)
+        message = outbound.message
+        user = outbound.target.id
+        if isinstance(message, Card):
+            if outbound.reply_token:
+                return await self._update_card(user, message, outbound.reply_token, resend=resend)
+            return await self._send_card(user, message, resend=resend)
+        if isinstance(message, Image | File):
+            return await self._send_media(user, message, resend=resend)
+        raise AssertionError(f"unhandled message {message.kind}")  # _chunks took text and markdown
 
-    async def _send_group(self, outbound: Outbound) -> SendResult:
-        group = outbound.target.id
+    def _robot_key(self, group: str) -> SecretStr:
         key = self.config.robot_keys.get(group)
         if key is None:
             raise WeComCredentialsError(
@@ -145,56 +184,39 @@ class WeComAdapter(Adapter):
                 platform=PLATFORM,
                 errmsg=f"no robot key for group {group}",
             )
-        message = outbound.message
-        if isinstance(message, Text):
-            parts = await self.robot.send_text(key, message.content)
-        elif isinstance(message, Markdown):
-            parts = await self.robot.send_markdown(key, message.content)
-        elif isinstance(message, Card):
-            # Groups get no clickable buttons from robots: the card reads as markdown.
-            parts = await self.robot.send_markdown(key, card_markdown(message, with_commands=False))
-        elif isinstance(message, Image):
-            await self.robot.send_image(key, message.filename, message.data)
-            parts = 1
+        return key
+
+    async def _post_group(self, group: str, msgtype: str, content: str) -> SendResult:
+        key = self._robot_key(group)
+        if msgtype == "text":
+            await self.robot.send_text(key, content)
         else:
+            await self.robot.send_markdown(key, content)
+        return SendResult(detail=f"robot {msgtype}")
+
+    async def _send_group_media(self, group: str, message: Message) -> SendResult:
+        key = self._robot_key(group)
+        if isinstance(message, Image):
+            await self.robot.send_image(key, message.filename, message.data)
+        elif isinstance(message, File):
             await self.robot.send_file(key, message.filename, message.data)
-            parts = 1
-        return SendResult(detail=f"robot {message.kind} x{parts}")
+        else:  # pragma: no cover - _chunks took every other kind
+            raise AssertionError(f"unhandled group message {message.kind}")
+        return SendResult(detail=f"robot {message.kind}")
 
-    async def _send_user(self, outbound: Outbound) -> SendResult:
-        user = outbound.target.id
-        message = outbound.message
-        if isinstance(message, Card) and outbound.reply_token:
-            return await self._update_card(user, message, outbound.reply_token)
-        if isinstance(message, Text):
-            return await self._send_parts(user, "text", message.content, c.TEXT_MAX_BYTES)
-        if isinstance(message, Markdown):
-            return await self._send_parts(user, "markdown", message.content, c.MARKDOWN_MAX_BYTES)
-        if isinstance(message, Card):
-            return await self._send_card(user, message)
-        return await self._send_media(user, message)
+    async def _send(self, user: str, msgtype: str, body: dict[str, Any], *, resend: bool) -> dict[str, Any]:
+        message = app_message(self.config.agent_id, user, msgtype, body, duplicate_check=resend)
+        return await self.client.send_message(message)
 
-    async def _send(self, user: str, msgtype: str, body: dict[str, Any]) -> dict[str, Any]:
-        return await self.client.send_message(app_message(self.config.agent_id, user, msgtype, body))
+    async def _post_user(self, user: str, msgtype: str, content: str, *, resend: bool) -> SendResult:
+        answer = await self._send(user, msgtype, {"content": content}, resend=resend)
+        return SendResult(platform_message_id=str(answer.get("msgid", "")) or None, detail=msgtype)
 
-    async def _send_parts(self, user: str, msgtype: str, content: str, limit: int) -> SendResult:
-        # If a later part fails, the outbox resends all: WeCom's duplicate
-        # check drops the parts that already arrived.
-        ids = []
-        parts = split_lines(content, limit)
-        for part in parts:
-            answer = await self._send(user, msgtype, {"content": part})
-            ids.append(str(answer.get("msgid", "")))
-        first = ids[0] if ids else None
-        return SendResult(platform_message_id=first, detail=f"{msgtype} x{len(parts)}")
-
-    async def _send_card(self, user: str, card: Card) -> SendResult:
+    async def _send_card(self, user: str, card: Card, *, resend: bool) -> SendResult:
         template = render_card(card, card_url=self.config.card_url)
-        if template is None:
-            return await self._send_parts(
-                user, "markdown", card_markdown(card, with_commands=True), c.MARKDOWN_MAX_BYTES
-            )
-        answer = await self._send(user, "template_card", template.payload())
+        if template is None:  # pragma: no cover - _chunks sends such a card as markdown
+            raise AssertionError("a card that does not fit goes as markdown")
+        answer = await self._send(user, "template_card", template.payload(), resend=resend)
         return SendResult(
             platform_message_id=str(answer.get("msgid", "")) or None,
             detail=f"template_card {template.card_type} task_id={template.task_id}",
@@ -209,12 +231,8 @@ class WeComAdapter(Adapter):
     def _updates_in_place(self, card: Card) -> bool:
         return self._title_only(card) or render_card(card, card_url=self.config.card_url) is not None
 
-    async def _update_card(self, user: str, card: Card, response_code: str) -> SendResult:
+    async def _update_card(self, user: str, card: Card, response_code: str, *, resend: bool) -> SendResult:
         template = render_card(card, card_url=self.config.card_url)
-        if template is None and not self._title_only(card):
-            # It must go as markdown (too long for a card, or no link for a
-            # text_notice): a new message, or the member would not see it.
-            return await self._send_card(user, card)
         body: dict[str, Any] = {
             "userids": [user],
             "agentid": self.config.agent_id,
@@ -230,12 +248,15 @@ class WeComAdapter(Adapter):
         except PlatformError as exc:
             if exc.transient or isinstance(exc, WeComCredentialsError):
                 raise
-            # The response_code is single-use and lasts 72 h: past that, a new card.
+            # The response_code is single-use and lasts 72 h: past that (or used
+            # by the try that crashed), a new card.
             log.warning("wecom card update refused (errcode=%s), sending a new card", exc.errcode)
-            return await self._send_card(user, card)
+            if template is None:
+                return await self._post_user(user, "markdown", card_markdown(card, with_commands=True), resend=resend)
+            return await self._send_card(user, card, resend=resend)
         return SendResult(detail="update_template_card")
 
-    async def _send_media(self, user: str, message: Image | File) -> SendResult:
+    async def _send_media(self, user: str, message: Image | File, *, resend: bool) -> SendResult:
         is_image = isinstance(message, Image)
         limit = c.APP_IMAGE_MAX_BYTES if is_image else c.APP_FILE_MAX_BYTES
         kind_zh = "图片" if is_image else "文件"
@@ -253,5 +274,5 @@ class WeComAdapter(Adapter):
                 errmsg=f"{message.kind} {len(message.data)} bytes",
             )
         media_id = await self.client.upload_media(message.kind, message.filename, message.data)
-        answer = await self._send(user, message.kind, {"media_id": media_id})
+        answer = await self._send(user, message.kind, {"media_id": media_id}, resend=resend)
         return SendResult(platform_message_id=str(answer.get("msgid", "")) or None, detail=f"{message.kind} media")

@@ -36,8 +36,10 @@ TOKEN_REFRESH_MARGIN_SECONDS: Final = 300
 # --- App messages (path/90236) ----------------------------------------------
 TEXT_MAX_BYTES: Final = 2048
 MARKDOWN_MAX_BYTES: Final = 2048
-# WeCom drops an identical message re-sent inside this interval: a second
-# guard behind the outbox (e.g. a retried multi-part text).  At most 4 h.
+# With enable_duplicate_check, WeCom drops a message identical to one sent
+# inside this interval (at most 4 h): asked for on resends only, after a crash
+# or an error that may have followed delivery.  UNCONFIRMED: that the check
+# also compares with an earlier send made without it.
 DUPLICATE_CHECK_INTERVAL_SECONDS: Final = 1800
 # Media upload size bounds (path/90253).  UNCONFIRMED.
 APP_IMAGE_MAX_BYTES: Final = 10 * 1024 * 1024

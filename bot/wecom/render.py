@@ -120,13 +120,17 @@ def card_markdown(card: Card, *, with_commands: bool) -> str:
     return "\n".join(out)
 
 
-def app_message(agent_id: int, to_user: str, msgtype: str, body: dict[str, Any]) -> dict[str, Any]:
-    """The body of ``/cgi-bin/message/send`` for one member, duplicate check on."""
-    return {
-        "touser": to_user,
-        "msgtype": msgtype,
-        "agentid": agent_id,
-        msgtype: body,
-        "enable_duplicate_check": 1,
-        "duplicate_check_interval": c.DUPLICATE_CHECK_INTERVAL_SECONDS,
-    }
+def app_message(
+    agent_id: int, to_user: str, msgtype: str, body: dict[str, Any], *, duplicate_check: bool = False
+) -> dict[str, Any]:
+    """The body of ``/cgi-bin/message/send`` for one member.
+
+    WeCom drops a request identical to one sent within the interval when the
+    check is on, so it is on only for a resend that may have arrived already:
+    on every send it would swallow a second, equal answer (two 帮助 in a row).
+    """
+    message: dict[str, Any] = {"touser": to_user, "msgtype": msgtype, "agentid": agent_id, msgtype: body}
+    if duplicate_check:
+        message["enable_duplicate_check"] = 1
+        message["duplicate_check_interval"] = c.DUPLICATE_CHECK_INTERVAL_SECONDS
+    return message

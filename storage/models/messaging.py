@@ -69,6 +69,12 @@ class OutboxRow(Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A message the platform takes in several posts (a long text): how many
+    # went out, so a retry goes on from the next one instead of repeating them.
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Of the attempts, how many the platform answered "slow down" (they count
+    # for the back-off, not against the give-up bound).
+    throttles: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     platform_message_id: Mapped[str | None] = mapped_column(String(255))

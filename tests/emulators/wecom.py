@@ -4,16 +4,23 @@
 tokens (expiring or invalidating them on demand), records every app message,
 card update, media upload and robot post, and answers with queued errcodes.
 A call it does not know is recorded in ``unexpected`` (the fixture fails the
-test on it).  ``CallbackSender`` posts encrypted, signed callbacks to the bot
+test on it).  It keeps WeCom's habits that lose messages, so tests see them:
+an app message identical to one inside the duplicate-check interval is
+dropped when the check is on; a member's messages over 30 a minute are
+dropped without an error; a card's response_code works once; a robot
+answers 45009 over 20 posts a minute.  Its clock (``clock``, seconds) is the
+bot's in tests that move time.  ``CallbackSender`` posts encrypted, signed callbacks to the bot
 exactly as WeCom does (wechatpy's ``WeChatCrypto`` encrypts), retries included.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 import xml.etree.ElementTree as ET
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +33,12 @@ from bot.wecom.crypto import signature
 VALID, EXPIRED, INVALID = "valid", "expired", "invalid"
 #: The emulator's answer to a template card whose task_id was used before (UNCONFIRMED code).
 TASK_ID_REUSED = 40058
+#: Its answer to an update_template_card whose response_code was used or never issued (UNCONFIRMED code).
+RESPONSE_CODE_INVALID = 40035
+#: A member takes at most this many app messages a minute; WeCom drops the rest silently.
+MEMBER_PER_MINUTE = 30
+#: A group robot takes at most this many posts a minute, then answers 45009.
+ROBOT_PER_MINUTE = 20
 
 
 @dataclass
@@ -40,6 +53,21 @@ class Upload:
 class RobotPost:
     key: str
     body: dict[str, Any]
+
+
+@dataclass
+class Held:
+    """A call the emulator holds unanswered (the bot is killed meanwhile), then lets go."""
+
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    done: asyncio.Event = field(default_factory=asyncio.Event)  # the emulator has dealt with it
+    #: on release: whether WeCom had taken the message (delivered) though nobody got the answer
+    delivered: bool = False
+
+    def release(self, *, delivered: bool) -> None:
+        self.delivered = delivered
+        self.released.set()
 
 
 @dataclass
@@ -58,7 +86,17 @@ class WeComEmulator:
     task_ids: set[str] = field(default_factory=set)
     unexpected: list[str] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    # What WeCom would have swallowed without an error: (why, body).
+    dropped: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    clock: Callable[[], float] = time.time
     url: str = ""
+    _response_codes: set[str] = field(default_factory=set)
+    _delivered: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    _recent: list[tuple[float, str]] = field(default_factory=list)
+    _robot_recent: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    _held: dict[str, Held] = field(default_factory=dict)
+    #: set on every app message that reaches a member (or is dropped as a duplicate)
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
     _failures: dict[str, deque[int]] = field(default_factory=lambda: defaultdict(deque))
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
@@ -86,7 +124,38 @@ class WeComEmulator:
 
     def click_code(self) -> str:
         """A fresh ResponseCode, as each click on a card brings one."""
-        return f"click-rc-{next(self._ids)}"
+        return self.issue(f"click-rc-{next(self._ids)}")
+
+    def hold_next(self, path: str) -> Held:
+        """Hold the next call of ``path`` until the test releases it."""
+        held = self._held[path] = Held()
+        return held
+
+    def issue(self, response_code: str) -> str:
+        """Take ``response_code`` as one a click brought (tests that name their own)."""
+        self._response_codes.add(response_code)
+        return response_code
+
+    def _within(self, seen: deque[float], period: float, limit: int) -> bool:
+        """Record one more call now; False when the window already held ``limit``."""
+        now = self.clock()
+        while seen and seen[0] <= now - period:
+            seen.popleft()
+        if len(seen) >= limit:
+            return False
+        seen.append(now)
+        return True
+
+    def _duplicate(self, body: dict[str, Any]) -> bool:
+        """With the check on: the same message inside the interval (WeCom drops it)."""
+        same = {k: v for k, v in body.items() if k not in ("enable_duplicate_check", "duplicate_check_interval")}
+        fingerprint = repr(sorted(same.items()))
+        now = self.clock()
+        seen = any(
+            fp == fingerprint and now - at < body.get("duplicate_check_interval", 1800) for at, fp in self._recent
+        )
+        self._recent.append((now, fingerprint))
+        return bool(body.get("enable_duplicate_check")) and seen
 
     # --- server ------------------------------------------------------------------
 
@@ -154,17 +223,38 @@ class WeComEmulator:
         if refused is not None:
             return refused
         body = await request.json()
+        held = self._held.pop(request.path, None)
+        if held is not None:
+            held.arrived.set()
+            await held.released.wait()
+            if not held.delivered:
+                held.done.set()
+                return self._answer(-1)
+        try:
+            return self._deliver(body)
+        finally:
+            if held is not None:
+                held.done.set()
+
+    def _deliver(self, body: dict[str, Any]) -> web.Response:
         task_id = (body.get("template_card") or {}).get("task_id")
         if task_id is not None:
             # WeCom wants task_ids unique per app (the exact errcode is UNCONFIRMED).
             if task_id in self.task_ids:
                 return self._answer(TASK_ID_REUSED)
             self.task_ids.add(task_id)
-        self.messages.append(body)
-        self.feed.append(("send", body))
         extra: dict[str, Any] = {"invaliduser": "", "msgid": f"msgid-{next(self._ids)}"}
         if body.get("msgtype") == "template_card":
             extra["response_code"] = f"send-rc-{next(self._ids)}"
+            self._response_codes.add(extra["response_code"])
+        self.settled.set()
+        if self._duplicate(body):
+            self.dropped.append(("duplicate", body))
+        elif not all(self._within(self._delivered[u], 60, MEMBER_PER_MINUTE) for u in body["touser"].split("|")):
+            self.dropped.append(("over 30 a minute", body))
+        else:
+            self.messages.append(body)
+            self.feed.append(("send", body))
         return self._answer(**extra)
 
     async def _update_card(self, request: web.Request) -> web.Response:
@@ -175,6 +265,10 @@ class WeComEmulator:
         if refused is not None:
             return refused
         body = await request.json()
+        code = body.get("response_code")
+        if code not in self._response_codes:
+            return self._answer(RESPONSE_CODE_INVALID)
+        self._response_codes.discard(code)  # single-use
         self.card_updates.append(body)
         self.feed.append(("update", body))
         return self._answer(invaliduser=[])
@@ -204,6 +298,8 @@ class WeComEmulator:
         key = request.query.get("key", "")
         if not key:
             return self._answer(93000)
+        if not self._within(self._robot_recent[key], 60, ROBOT_PER_MINUTE):
+            return self._answer(45009)
         self.robot_posts.append(RobotPost(key, await request.json()))
         return self._answer()
 

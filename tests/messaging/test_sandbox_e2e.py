@@ -240,7 +240,7 @@ class _StuckSandbox(SandboxAdapter):
 
     entered: asyncio.Event
 
-    async def send(self, outbound: Outbound) -> SendResult:
+    async def send(self, outbound: Outbound, *, part: int = 0, resend: bool = False) -> SendResult:
         self.entered.set()
         await asyncio.Event().wait()
         raise AssertionError("unreachable")

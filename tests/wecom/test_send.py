@@ -19,6 +19,7 @@ from bot.wecom.config import WeComConfig
 from bot.wecom.errors import MessageTooLarge, WeComCredentialsError
 from storage.tokens import MemoryTokenStore, SqlTokenStore
 from tests.emulators.wecom import WeComEmulator
+from tests.messaging.fakes import send_all
 from tests.wecom.conftest import FakeClock
 
 ZHANG = Target.user(Platform.WECOM, "ZhangWei")
@@ -28,16 +29,33 @@ def to_zhang(message: Text | Markdown | Card | Image | File, **kw: str) -> Outbo
     return Outbound(target=ZHANG, message=message, **kw)
 
 
-async def test_text_goes_out_with_the_duplicate_check(adapter: WeComAdapter, emulator: WeComEmulator):
+async def test_text_goes_out_and_only_a_resend_asks_for_the_duplicate_check(
+    adapter: WeComAdapter, emulator: WeComEmulator
+):
+    # Regression: the check was on for every send, so WeCom would swallow a second,
+    # equal answer inside 30 minutes (两次“帮助”只收到一次).
     result = await adapter.send(to_zhang(Text(content="您好，今天还有 3 个单位待评分。")))
+    await adapter.send(to_zhang(Text(content="您好，今天还有 3 个单位待评分。")))
+    await adapter.send(to_zhang(Text(content="您好，今天还有 3 个单位待评分。")), resend=True)
 
-    [sent] = emulator.messages
-    assert sent["touser"] == "ZhangWei"
-    assert sent["agentid"] == 1000002
-    assert sent["msgtype"] == "text"
-    assert sent["text"] == {"content": "您好，今天还有 3 个单位待评分。"}
-    assert sent["enable_duplicate_check"] == 1
-    assert sent["duplicate_check_interval"] == c.DUPLICATE_CHECK_INTERVAL_SECONDS
+    first, second = emulator.messages
+    assert (
+        first
+        == second
+        == {
+            "touser": "ZhangWei",
+            "msgtype": "text",
+            "agentid": 1000002,
+            "text": {"content": "您好，今天还有 3 个单位待评分。"},
+        }
+    )
+    # A resend (it may have arrived before a crash) asks WeCom to drop it if it did.
+    [(why, resent)] = emulator.dropped
+    assert (why, resent["enable_duplicate_check"], resent["duplicate_check_interval"]) == (
+        "duplicate",
+        1,
+        c.DUPLICATE_CHECK_INTERVAL_SECONDS,
+    )
     assert result.platform_message_id is not None
     assert emulator.gettoken_calls == 1
 
@@ -197,22 +215,23 @@ async def test_long_text_is_split_at_line_boundaries(adapter: WeComAdapter, emul
     text = "\n".join(lines)
     assert len(text.encode()) > c.TEXT_MAX_BYTES
 
-    result = await adapter.send(to_zhang(Text(content=text)))
+    outbound = to_zhang(Text(content=text))
+    results = await send_all(adapter, outbound)
 
     parts = [m["text"]["content"] for m in emulator.messages]
-    assert len(parts) >= 2
+    assert (len(parts), adapter.posts(outbound), len(results)) == (3, 3, 3)
     assert all(len(p.encode()) <= c.TEXT_MAX_BYTES for p in parts)
     assert "\n".join(parts) == text  # nothing lost, no line cut
     assert all(line in lines for p in parts for line in p.split("\n"))
-    assert result.detail == f"text x{len(parts)}"
 
 
 async def test_long_markdown_is_split_too(adapter: WeComAdapter, emulator: WeComEmulator):
     text = "\n".join(f'- **单位{i}**：<font color="info">{i}.0</font>' for i in range(100))
 
-    await adapter.send(to_zhang(Markdown(content=text)))
+    await send_all(adapter, to_zhang(Markdown(content=text)))
 
     parts = [m["markdown"]["content"] for m in emulator.messages]
+    assert len(parts) == 3
     assert all(len(p.encode()) <= c.MARKDOWN_MAX_BYTES for p in parts)
     assert "\n".join(parts) == text
 
@@ -258,7 +277,7 @@ async def test_a_card_update_with_reply_token_hits_update_template_card(adapter:
         }
     )
 
-    await adapter.send(to_zhang(recorded, reply_token="rc_7mFqJ3oLxkTq2yV9c1Q8aGdW0eZbNsUh"))
+    await adapter.send(to_zhang(recorded, reply_token=emulator.issue("rc_7mFqJ3oLxkTq2yV9c1Q8aGdW0eZbNsUh")))
 
     assert emulator.messages == []
     [update] = emulator.card_updates
@@ -272,7 +291,7 @@ async def test_a_card_update_with_reply_token_hits_update_template_card(adapter:
 async def test_a_buttonless_update_without_card_url_greys_out_the_button(
     adapter: WeComAdapter, emulator: WeComEmulator
 ):
-    await adapter.send(to_zhang(Card(title="已记录：3.5 分"), reply_token="rc_1"))
+    await adapter.send(to_zhang(Card(title="已记录：3.5 分"), reply_token=emulator.issue("rc_1")))
 
     [update] = emulator.card_updates
     assert update["button"] == {"replace_name": "已记录：3.5 分"}
@@ -380,22 +399,12 @@ async def test_create_adapter_takes_the_app_factorys_getters(
     clock: FakeClock,
     sink,
 ):
-    from dataclasses import dataclass
-    from typing import Any
-
+    from bot.deps import AdapterDeps
     from bot.wecom import create_adapter
     from storage.engine import session_factory
 
-    @dataclass(frozen=True)
-    class Deps:
-        settings: Settings
-        sink: Any
-        clock: Any
-        http: Any
-        sessions: Any
-
     sessions = session_factory(engine)
-    adapter = create_adapter(Deps(settings, sink, clock, lambda: http, lambda: sessions))
+    adapter = create_adapter(AdapterDeps(settings, sink, clock, lambda: http, lambda: sessions, wall_clock=clock))
 
     await adapter.send(to_zhang(Text(content="经由应用工厂")))
 
