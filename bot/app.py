@@ -98,6 +98,7 @@ def create_app(
         clock=app[CLOCK],
         http=lambda: app[HTTP],
         sessions=lambda: app[SESSIONS],
+        wall_clock=base,
     )
     adapters: dict[Platform, Adapter] = {}
     for adapter in [*_platform_adapters(app, deps), *(make(deps) for make in extra_adapters)]:

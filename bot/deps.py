@@ -16,7 +16,7 @@ from aiohttp import ClientSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.adapter import EventSink
-from bot.clock import Clock
+from bot.clock import Clock, system_clock
 from bot.settings import Settings
 
 
@@ -24,9 +24,13 @@ from bot.settings import Settings
 class AdapterDeps:
     settings: Settings
     sink: EventSink
+    #: the bot's clock (deadlines, what the sandbox stamps); moved by the dev clock
     clock: Clock
     http: Callable[[], ClientSession]
     sessions: Callable[[], async_sessionmaker[Any]]
+    #: the platforms' time, never moved: callback freshness, token expiry, webhook
+    #: signatures are checked against the real clock on the other side
+    wall_clock: Clock = system_clock
 
 
 #: An HTTP session, or a getter for one (adapters are built before the session exists).

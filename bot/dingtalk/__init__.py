@@ -9,7 +9,7 @@ from storage.tokens import SqlTokenStore
 
 def create_adapter(deps: AdapterDeps) -> DingTalkAdapter:
     """The app factory's entry point: tokens shared through the database."""
-    return DingTalkAdapter(deps.settings, deps.http, SqlTokenStore(deps.sessions), deps.sink, clock=deps.clock)
+    return DingTalkAdapter(deps.settings, deps.http, SqlTokenStore(deps.sessions), deps.sink, clock=deps.wall_clock)
 
 
 __all__ = ["CALLBACK_PATH", "DingTalkAdapter", "create_adapter"]

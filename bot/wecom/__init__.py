@@ -9,7 +9,7 @@ from storage.tokens import SqlTokenStore
 
 def create_adapter(deps: AdapterDeps) -> WeComAdapter:
     """The app factory's entry point: tokens shared through the database."""
-    return WeComAdapter(deps.settings, deps.http, SqlTokenStore(deps.sessions), deps.sink, clock=deps.clock)
+    return WeComAdapter(deps.settings, deps.http, SqlTokenStore(deps.sessions), deps.sink, clock=deps.wall_clock)
 
 
 __all__ = ["CALLBACK_PATH", "WeComAdapter", "create_adapter"]
