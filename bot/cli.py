@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.outbox_cli import add_outbox_parsers
 from bot.serve import add_serve_parser
 from schedules.cli import add_schedule_parsers
 from scoring_core.errors import ScorebotError
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_rank_parser(subparsers)
     add_serve_parser(subparsers)
     add_schedule_parsers(subparsers)
+    add_outbox_parsers(subparsers)
     return parser
 
 

@@ -223,6 +223,20 @@ class Chase:
 
 
 @dataclass(frozen=True, slots=True)
+class FailedSends:
+    """发送失败: the messages the outbox gave up on."""
+
+    page: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Resend:
+    """重发 12 / 重发全部: send failed messages again (None: all of them)."""
+
+    row_ids: tuple[int, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
 class Snooze:
     """稍后提醒: put off a reminder."""
 
@@ -266,4 +280,6 @@ Command = (
     | Chase
     | Snooze
     | SetClock
+    | FailedSends
+    | Resend
 )

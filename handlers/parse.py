@@ -29,6 +29,7 @@ from handlers.commands import (
     DeadlineLine,
     Detail,
     Export,
+    FailedSends,
     FullMarks,
     Help,
     OpenRound,
@@ -37,6 +38,7 @@ from handlers.commands import (
     Publish,
     Quit,
     Ranking,
+    Resend,
     Review,
     Score,
     SetClock,
@@ -107,8 +109,15 @@ _KEYWORDS: dict[str, Command] = {
     **dict.fromkeys(("导出", "导出排名"), Export()),
     **dict.fromkeys(("催办",), Chase()),
     **dict.fromkeys(("稍后提醒",), Snooze()),
+    **dict.fromkeys(("发送失败", "失败消息"), FailedSends()),
+    **dict.fromkeys(("重发全部", "全部重发"), Resend(None)),
 }
-_PAGED: dict[str, Callable[[int], Command]] = {"任务": Tasks, "进度": Progress, "排名": Ranking}
+_PAGED: dict[str, Callable[[int], Command]] = {
+    "任务": Tasks,
+    "进度": Progress,
+    "排名": Ranking,
+    "发送失败": FailedSends,
+}
 
 
 def parse_command(text: str, *, case_codes: frozenset[str] = frozenset({"D9"})) -> Command:
@@ -363,8 +372,25 @@ def _set_clock(rest: str, _: frozenset[str]) -> Command:
     return SetClock(to=when)
 
 
+_ROW_ID = re.compile(r"#?(\d{1,12})")
+
+
+def _resend(rest: str, _: frozenset[str]) -> Command:
+    words = rest.replace("，", " ").replace(",", " ").replace("、", " ").split()
+    if not words:
+        raise BadCommand("请写要重发的消息编号，如“重发 12”，或发“重发全部”；编号见“发送失败”")
+    ids = []
+    for word in words[:50]:
+        m = _ROW_ID.fullmatch(word)
+        if m is None:
+            raise BadCommand(f"“{_shown(word, 12)}”不是消息编号：请写如“重发 12 13”，编号见“发送失败”")
+        ids.append(int(m.group(1)))
+    return Resend(tuple(dict.fromkeys(ids)))
+
+
 _VERBS: tuple[tuple[str, Callable[[str, frozenset[str]], Command]], ...] = (
     ("开启考核", _open_round),
+    ("重发", _resend),
     ("调时", _set_clock),
     ("评分", _walk),
     ("开始", _walk),

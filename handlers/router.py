@@ -12,7 +12,7 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import EventKind
-from handlers import adjustments, admin, leaders, scoring
+from handlers import adjustments, admin, delivery, leaders, scoring
 from handlers.base import Context, Handler
 from handlers.commands import (
     Adjust,
@@ -23,6 +23,7 @@ from handlers.commands import (
     Command,
     Detail,
     Export,
+    FailedSends,
     FullMarks,
     Help,
     OpenRound,
@@ -31,6 +32,7 @@ from handlers.commands import (
     Publish,
     Quit,
     Ranking,
+    Resend,
     Review,
     Score,
     SetClock,
@@ -160,6 +162,12 @@ async def dispatch(
         case SetClock():
             require(caller, ADMINS, "调时")
             await admin.set_clock(ctx, caller, command)
+        case FailedSends():
+            require(caller, ADMINS, "查看发送失败的消息")
+            await delivery.failed_sends(ctx, caller, command)
+        case Resend():
+            require(caller, ADMINS, "重发消息")
+            await delivery.resend(ctx, caller, command)
 
 
 #: The app's handler, on the SQL conversation store.
