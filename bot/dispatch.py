@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -32,6 +33,14 @@ APOLOGY = "抱歉，处理这条消息时出了问题，请稍后再试；如果
 # An event whose handling crashed the process this many times is given up
 # on at start-up instead of crashing it again.
 MAX_HANDLING_ATTEMPTS = 3
+# How long a callback may wait for its event to be recorded.  Well under WeCom's
+# 5 s (a locked SQLite waits up to its 5 s busy_timeout): past it the platform is
+# told to try again, and the write, if it lands later, still counts.
+ACCEPT_TIMEOUT_SECONDS = 2.0
+
+
+class StorageBusy(ScorebotError):
+    """The database did not record an inbound event in time; the platform should retry."""
 
 
 class EventDispatcher:
@@ -44,13 +53,16 @@ class EventDispatcher:
         *,
         clock: Clock,
         services: Services | None = None,
+        accept_timeout: float = ACCEPT_TIMEOUT_SECONDS,
     ) -> None:
         self._sessions = sessions
         self._handler = handler
         self._clock = clock
         self._services = services or Services()
+        self._accept_timeout = accept_timeout
         self._queues: dict[UserKey, deque[InboundEvent]] = {}
         self._workers: dict[UserKey, asyncio.Task[None]] = {}
+        self._late: set[asyncio.Task[bool]] = set()
         self._closed = False
 
     @property
@@ -59,12 +71,34 @@ class EventDispatcher:
         return len(self._workers)
 
     async def accept(self, event: InboundEvent) -> bool:
-        async with self._sessions.begin() as session:
-            new = await inbox.record(session, event, self._clock())
+        """Record ``event`` and queue it; StorageBusy when the database is too slow to answer in time."""
+        recording = asyncio.create_task(self._record(event), name=f"record:{event.dedupe_key}")
+        done, _ = await asyncio.wait({recording}, timeout=self._accept_timeout)
+        if not done:
+            # Not cancelled: a write that lands later still counts (and the retry is a duplicate).
+            self._late.add(recording)
+            recording.add_done_callback(self._late_recorded(event))
+            raise StorageBusy("数据库繁忙，消息暂未记录")
+        new = recording.result()
         if new and not self._closed:
             self._schedule(event)
         # When closed, a recorded event waits in the table for the next start.
         return new
+
+    async def _record(self, event: InboundEvent) -> bool:
+        async with self._sessions.begin() as session:
+            return await inbox.record(session, event, self._clock())
+
+    def _late_recorded(self, event: InboundEvent) -> Callable[[asyncio.Task[bool]], None]:
+        def done(task: asyncio.Task[bool]) -> None:
+            self._late.discard(task)
+            if task.cancelled() or task.exception() is not None:
+                log.warning("event %s not recorded: the platform's retry will bring it", event.dedupe_key)
+            elif task.result() and not self._closed:
+                log.info("event %s recorded late: handling it", event.dedupe_key)
+                self._schedule(event)
+
+        return done
 
     async def resume(self) -> int:
         """Queue the events a previous run recorded but did not finish; call at start."""
@@ -88,6 +122,8 @@ class EventDispatcher:
         handler's transaction rolls back), so the next start handles them.
         """
         self._closed = True
+        if self._late:  # writes that outlived their callback: let them end before the engine does
+            await asyncio.wait(self._late, timeout=grace)
         for queue in self._queues.values():
             queue.clear()
         try:

@@ -22,6 +22,7 @@ from bot.messages import Outbound, TargetKind
 from bot.sandbox.events import PostedEvent
 from bot.sandbox.members import Member, MemberLister
 from bot.sandbox.render import render
+from scoring_core.errors import ScorebotError
 from storage import deliveries
 
 _STATIC = {
@@ -109,7 +110,10 @@ class SandboxAdapter(Adapter):
                 f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors(include_url=False)
             )
             return _json({"error": f"请求内容有误：{problems}"}, status=400)
-        accepted = await self._sink.accept(posted.to_event(self._clock()))
+        try:
+            accepted = await self._sink.accept(posted.to_event(self._clock()))
+        except ScorebotError as exc:  # not recorded (the database is busy): the page may post again
+            return _json({"error": f"暂未收到，请重发（{exc.user_message}）"}, status=503)
         return _json({"accepted": accepted})
 
     async def _messages(self, request: web.Request) -> web.Response:

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from bot.dispatch import APOLOGY, EventDispatcher
+from bot.dispatch import APOLOGY, EventDispatcher, StorageBusy
 from bot.events import EventKind, InboundEvent, Platform
 from bot.messages import Text
 from handlers.base import Context
 from scoring_core.errors import DomainError
 from storage import inbox, outbox
-from storage.engine import session_factory
-from storage.models.messaging import EventStatus, OutboxRow
+from storage.engine import create_engine, session_factory
+from storage.migrate import upgrade
+from storage.models.messaging import EventStatus, InboundEventRow, OutboxRow
 from tests.messaging.fakes import T0, FakeClock
 
 WAIT = 5.0  # a safety net for awaits on events, never a sleep
@@ -135,8 +139,11 @@ async def test_events_recorded_but_not_handled_are_handled_after_a_restart(
     sessions = session_factory(engine)
     never = asyncio.Event()
     started = asyncio.Event()
+    both_recorded = asyncio.Event()
 
     async def hangs(ctx: Context) -> None:
+        # Writes only once both events are in: on SQLite its open write would hold up the second.
+        await both_recorded.wait()
         await ctx.reply(Text(content="rolled back"))
         started.set()
         await never.wait()
@@ -144,6 +151,7 @@ async def test_events_recorded_but_not_handled_are_handled_after_a_restart(
     first = EventDispatcher(sessions, hangs, clock=FakeClock())
     await first.accept(_event("zhang", "1"))
     await first.accept(_event("zhang", "2"))
+    both_recorded.set()
     await asyncio.wait_for(started.wait(), WAIT)
     await first.close(grace=0)  # the "crash": the running handler is cancelled
     assert await _replies(sessions) == []
@@ -180,3 +188,36 @@ async def test_sends_with_one_dedupe_key_are_enqueued_once(engine: AsyncEngine) 
     await sink.accept(_event("zhang", "b"))
     await sink.join()
     assert await _replies(sessions) == [("zhang", "每日提醒")]
+
+
+async def test_a_locked_database_answers_busy_at_once_and_the_late_write_still_counts(tmp_path: Path) -> None:
+    # Regression: with SQLite locked by another writer the callback waited out the 5 s
+    # busy_timeout (WeCom's whole deadline) and answered 500 with a traceback.
+    path = tmp_path / "scorebot.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    await upgrade(engine)
+    sessions = session_factory(engine)
+    sink = EventDispatcher(sessions, echo, clock=FakeClock(), accept_timeout=0.05)
+    other_writer = sqlite3.connect(path, isolation_level=None)
+    other_writer.execute("BEGIN IMMEDIATE")  # holds the write lock
+    try:
+        with pytest.raises(StorageBusy):
+            await sink.accept(_event("zhang", "帮助", "m1"))
+    finally:
+        other_writer.execute("COMMIT")
+        other_writer.close()
+    await asyncio.wait_for(_until_handled(sessions, "sandbox:m1"), WAIT)  # the write landed after all
+    assert await sink.accept(_event("zhang", "帮助", "m1")) is False  # the platform's retry: a duplicate
+    await sink.join()
+    assert await _replies(sessions) == [("zhang", "收到：帮助")]
+    await sink.close(grace=1)
+    await engine.dispose()
+
+
+async def _until_handled(sessions: async_sessionmaker[Any], key: str) -> None:
+    while True:
+        async with sessions() as s:
+            status = await s.scalar(select(InboundEventRow.status).where(InboundEventRow.dedupe_key == key))
+        if status == EventStatus.HANDLED:
+            return
+        await asyncio.sleep(0.01)  # waiting for another thread's write, not timing the bot
