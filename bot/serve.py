@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 from typing import Any
 
@@ -10,6 +11,8 @@ from aiohttp import web
 
 from bot.app import create_app
 from bot.settings import Settings, load_settings
+from scoring_core.errors import ConfigError
+from storage.files import os_reason
 
 
 def add_serve_parser(subparsers: Any) -> None:
@@ -33,13 +36,24 @@ def sandbox_address(settings: Settings) -> str:
 def serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k in ("host", "port") if (v := getattr(args, k, None)) is not None}
     settings = load_settings(**overrides)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if settings.sandbox_enabled:
-        print(f"沙盒已启用，请在浏览器打开：{sandbox_address(settings)}", flush=True)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def listening(_aiohttp_banner: str) -> None:
+        # Called once the port is bound and the app has started: only then is the address true.
+        if settings.sandbox_enabled:
+            print(f"沙盒已启用，请在浏览器打开：{sandbox_address(settings)}", flush=True)
+        else:
+            print(f"scorebot 已启动，监听 {settings.host}:{settings.port}", flush=True)
 
     async def _app() -> web.Application:
         # Built inside the running loop: nothing is made before it exists.
         return create_app(settings)
 
-    web.run_app(_app(), host=settings.host, port=settings.port, print=None)
+    try:
+        web.run_app(_app(), host=settings.host, port=settings.port, print=listening)
+    except OSError as exc:
+        reason = "端口已被占用" if exc.errno == errno.EADDRINUSE else os_reason(exc)
+        raise ConfigError(
+            f"无法在 {settings.host}:{settings.port} 监听（{reason}）：请换一个 SCOREBOT_PORT，或停掉占用它的程序"
+        ) from exc
     return 0

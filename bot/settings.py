@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from scoring_core.errors import ConfigError
+from scoring_core.yaml_marks import say
 
 WECOM_API_BASE = "https://qyapi.weixin.qq.com"
 DINGTALK_API_BASE = "https://api.dingtalk.com"
@@ -50,8 +51,7 @@ class Settings(BaseSettings):
     directory_path: Path | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
-    timezone: str = "Asia/Shanghai"
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     # Shifts the bot's clock (e.g. "P3D" or seconds) to try deadlines and reminders in dev.
     clock_offset: timedelta = timedelta(0)
     # Dev only: lets an admin move the bot's clock while it runs (the chat command 调时).
@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     # "secret": "SEC…"}}').
     dingtalk_robot_webhooks: dict[str, DingTalkWebhook] = Field(default_factory=dict)
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
     @field_validator("clock_offset", mode="before")
     @classmethod
     def _seconds(cls, value: object) -> object:
@@ -113,11 +118,15 @@ class Settings(BaseSettings):
 
     @property
     def wecom_enabled(self) -> bool:
-        return bool(self.wecom_corp_id and self.wecom_secret)
+        """Any WeCom app setting given: the WeCom adapter starts (and names what is missing)."""
+        app = (self.wecom_corp_id, self.wecom_agent_id, self.wecom_secret, self.wecom_token, self.wecom_aes_key)
+        return any(v not in (None, "") for v in app) or bool(self.wecom_robot_keys)
 
     @property
     def dingtalk_enabled(self) -> bool:
-        return bool(self.dingtalk_app_key and self.dingtalk_app_secret)
+        """Any DingTalk app setting given: the DingTalk adapter starts (and names what is missing)."""
+        app = (self.dingtalk_app_key, self.dingtalk_app_secret, self.dingtalk_robot_code)
+        return any(v not in (None, "") for v in app) or bool(self.dingtalk_robot_webhooks)
 
     @property
     def sandbox_enabled(self) -> bool:
@@ -138,13 +147,25 @@ class Settings(BaseSettings):
         return [SANDBOX_LEADERS] if self.sandbox_enabled else []
 
 
+#: pydantic-settings' words for a JSON value it could not parse: "error parsing value for field …".
+_UNPARSED_FIELD = re.compile(r'field "(\w+)"')
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Build the settings once; a bad value is a ConfigError naming the variable."""
+    """Build the settings once; a bad value is a ConfigError naming the variable, in Chinese."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            name = "SCOREBOT_" + "_".join(str(p) for p in err["loc"]).upper()
-            lines.append(f"  {name}：{err['msg']}")
+            field, *inside = err["loc"]
+            name = f"SCOREBOT_{str(field).upper()}"
+            where = f"（{'.'.join(str(p) for p in inside)}）" if inside else ""
+            lines.append(f"  {name}{where}：{say(err)}")
         raise ConfigError("配置有误：\n" + "\n".join(lines)) from exc
+    except SettingsError as exc:  # a JSON setting that is not JSON
+        found = _UNPARSED_FIELD.search(str(exc))
+        name = f"SCOREBOT_{found.group(1).upper()}" if found else "SCOREBOT_…"
+        raise ConfigError(
+            f"配置有误：\n  {name}：不是合法的 JSON（例如 '{{\"leaders\": …}}'，键和文字都要用英文双引号）"
+        ) from exc

@@ -163,7 +163,10 @@ def say(err: Any) -> str:
     word = _TYPE_WORDS.get(err["type"])
     if word is None:
         return f"取值不符合要求（{err['msg']}）"
+    ctx = dict(err.get("ctx", {}))
+    if "expected" in ctx:  # "'a', 'b' or 'c'" -> "a、b、c"
+        ctx["expected"] = "、".join(v.strip(" '\"") for v in str(ctx["expected"]).replace(" or ", ",").split(","))
     try:
-        return word.format(**err.get("ctx", {}))
+        return word.format(**ctx)
     except (KeyError, IndexError):
         return word.split("（")[0]

@@ -43,7 +43,12 @@ class DingTalkConfig:
             if value is None or value == "" or (isinstance(value, SecretStr) and not value.get_secret_value())
         ]
         if missing or not s.dingtalk_app_key or s.dingtalk_app_secret is None:
-            raise ConfigError("钉钉配置不完整，缺少：" + "、".join(missing))
+            robots = (
+                "（自定义机器人 SCOREBOT_DINGTALK_ROBOT_WEBHOOKS 也要和钉钉应用一起配置）"
+                if s.dingtalk_robot_webhooks
+                else ""
+            )
+            raise ConfigError("钉钉配置不完整，缺少：" + "、".join(missing) + robots)
         for group, hook in s.dingtalk_robot_webhooks.items():
             if not hook.url.get_secret_value().startswith(("https://", "http://")):
                 raise ConfigError(f"SCOREBOT_DINGTALK_ROBOT_WEBHOOKS 中群“{group}”的 url 应为 http(s) 地址")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 
 from pydantic import SecretStr
@@ -10,6 +12,14 @@ from bot.settings import Settings
 from scoring_core.errors import ConfigError
 
 AES_KEY_LENGTH = 43  # EncodingAESKey as the admin console shows it
+
+
+def _decodes(aes_key: str) -> bool:
+    """An EncodingAESKey is 32 bytes in base64 without its "=" (wechatpy decodes it so)."""
+    try:
+        return len(base64.b64decode(aes_key + "=", validate=True)) == 32
+    except binascii.Error:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +61,14 @@ class WeComConfig:
                 )
                 if value is None or value == ""
             ]
-            raise ConfigError("企业微信配置不完整，缺少：" + "、".join(missing))
-        if len(s.wecom_aes_key.get_secret_value()) != AES_KEY_LENGTH:
-            raise ConfigError(f"SCOREBOT_WECOM_AES_KEY 应为 {AES_KEY_LENGTH} 个字符")
+            robots = "（群机器人 SCOREBOT_WECOM_ROBOT_KEYS 也要和企业微信应用一起配置）" if s.wecom_robot_keys else ""
+            raise ConfigError("企业微信配置不完整，缺少：" + "、".join(missing) + robots)
+        aes_key = s.wecom_aes_key.get_secret_value()
+        if len(aes_key) != AES_KEY_LENGTH or not _decodes(aes_key):
+            raise ConfigError(
+                f"SCOREBOT_WECOM_AES_KEY 应为企业微信后台“接收消息”中的 EncodingAESKey："
+                f"{AES_KEY_LENGTH} 个字母或数字（现在是 {len(aes_key)} 个字符）"
+            )
         return cls(
             corp_id=s.wecom_corp_id,
             agent_id=s.wecom_agent_id,
