@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
+from aiohttp import web
 
+from bot.dingtalk import CALLBACK_PATH, DingTalkAdapter, session
 from bot.dingtalk import constants as c
-from bot.dingtalk import session
 from bot.events import EventKind, Platform
 from storage.errors import StorageError
 from tests.dingtalk.conftest import APP_SECRET, FakeClock, RecordingSink, ms, payload
@@ -16,6 +19,8 @@ from tests.emulators.dingtalk import CallbackSender, dingtalk_sign
 
 # Answer fast: the work runs after the sink has recorded the event.
 FAST = 1.0
+# Bounds a wait on the loopback socket; the test never sleeps.
+WAIT = 10.0
 
 
 async def test_a_signed_one_to_one_message_reaches_the_sink(
@@ -227,3 +232,52 @@ async def test_a_sink_failure_is_a_503_so_dingtalk_may_retry(
     [result] = await dingtalk.post(payload("one_to_one_text.json"), timestamp_ms=ms(clock))
 
     assert result.status == 503
+
+
+async def test_a_body_arriving_in_two_tcp_segments_is_read_whole(
+    adapter: DingTalkAdapter, clock: FakeClock, sink: RecordingSink
+):
+    # Regression: the route read the body with one content.read(limit + 1), which
+    # answers with what has arrived so far: a signed body whose second TCP segment
+    # came a moment later was refused with 400 and the message lost.
+    reading = asyncio.Event()
+
+    @web.middleware
+    async def started(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        reading.set()  # the route runs from here on without yielding until it waits for the body
+        return await handler(request)
+
+    app = web.Application(middlewares=[started])
+    app.add_routes(adapter.routes())
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    body = json.dumps(payload("one_to_one_text.json"), ensure_ascii=False).encode()
+    cut = body.index("城关镇".encode()) + 1  # inside a character: only the whole body decodes
+    timestamp = str(ms(clock))
+    head = (
+        f"POST {CALLBACK_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"timestamp: {timestamp}\r\nsign: {dingtalk_sign(timestamp, APP_SECRET)}\r\n"
+        f"Content-Type: application/json; charset=utf-8\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        async with asyncio.timeout(WAIT):
+            writer.write(head + body[:cut])
+            await writer.drain()
+            await reading.wait()  # the route has the headers and the first segment
+            writer.write(body[cut:])
+            await writer.drain()
+            status_line = await reader.readline()
+    finally:
+        writer.close()
+        await writer.wait_closed()
+        await runner.cleanup()
+
+    assert status_line == b"HTTP/1.1 200 OK\r\n"
+    [event] = sink.events
+    assert event.text == "评分 城关镇 3.5"
