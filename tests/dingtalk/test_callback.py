@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -281,3 +282,20 @@ async def test_a_body_arriving_in_two_tcp_segments_is_read_whole(
     assert status_line == b"HTTP/1.1 200 OK\r\n"
     [event] = sink.events
     assert event.text == "评分 城关镇 3.5"
+
+
+async def test_an_oversized_body_without_a_length_is_refused_once_past_the_cap(
+    clock: FakeClock, sink: RecordingSink, http: aiohttp.ClientSession, bot_url: str
+):
+    timestamp = str(ms(clock))
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(3):  # chunked: no Content-Length to refuse up front
+            yield b" " * (c.CALLBACK_MAX_BODY_BYTES // 2)
+        yield b"{}"
+
+    async with http.post(
+        bot_url, headers={"timestamp": timestamp, "sign": dingtalk_sign(timestamp, APP_SECRET)}, data=chunks()
+    ) as resp:
+        assert resp.status == 413
+    assert sink.events == []
