@@ -33,7 +33,7 @@ from bot.dingtalk import media, session
 from bot.dingtalk.client import DingTalkClient
 from bot.dingtalk.config import DingTalkConfig, ReceiveMode
 from bot.dingtalk.errors import PLATFORM, CallbackRejected, MessageUnsupported
-from bot.dingtalk.event import robot_event
+from bot.dingtalk.event import Expected, robot_event
 from bot.dingtalk.render import Audience, Part, app_message, render
 from bot.dingtalk.signing import verify_callback
 from bot.dingtalk.stream import StreamReceiver
@@ -86,13 +86,14 @@ class DingTalkAdapter(Adapter):
         clock: Clock = system_clock,
     ) -> None:
         self.config = DingTalkConfig.from_settings(settings)
+        self.expected = Expected.of(self.config.robot_code, self.config.oapi_base)
         self._sink = sink
         self._clock = clock
         self.client = DingTalkClient(self.config, session, tokens, clock=clock)
         self.webhooks = WebhookSender(session, clock=clock)
         self.stream: StreamReceiver | None = None
         if self.config.mode is ReceiveMode.STREAM:
-            self.stream = StreamReceiver(self.config, sink.accept, clock=clock)
+            self.stream = StreamReceiver(self.config, sink.accept, self.expected, clock=clock)
 
     # --- inbound -------------------------------------------------------------
 
@@ -129,7 +130,7 @@ class DingTalkAdapter(Adapter):
                 data = json.loads(raw)
             except ValueError:
                 raise CallbackRejected("请求内容有误：不是 JSON") from None
-            event = robot_event(data)
+            event = robot_event(data, self.expected)
         except CallbackRejected as exc:
             return self._refuse(exc)
         if event is not None:
@@ -187,7 +188,7 @@ class DingTalkAdapter(Adapter):
     async def _answer_in_place(self, token: str, parts: list[Part]) -> SendResult | None:
         """Answer on the session webhook while it lasts; None means use the API instead."""
         hook = session.decode(token)
-        if hook is None or not hook.usable(self._clock()):
+        if hook is None or not hook.usable(self._clock()) or not self.expected.allows_session_webhook(hook.url):
             return None
         try:
             sent = await self.webhooks.send_session(hook.url, parts)

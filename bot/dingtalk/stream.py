@@ -23,7 +23,7 @@ from dingtalk_stream import AckMessage, CallbackMessage
 from bot.dingtalk import constants as c
 from bot.dingtalk.config import DingTalkConfig
 from bot.dingtalk.errors import CallbackRejected, redact
-from bot.dingtalk.event import card_event, robot_event
+from bot.dingtalk.event import Expected, card_event, robot_event
 from bot.events import InboundEvent
 from scoring_core.errors import ScorebotError
 
@@ -50,13 +50,14 @@ async def _hand_over(event: InboundEvent | None, deliver: Deliver) -> Ack:
 class RobotMessageHandler(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
     """Robot messages (topic ``/v1.0/im/bot/messages/get``)."""
 
-    def __init__(self, deliver: Deliver) -> None:
+    def __init__(self, deliver: Deliver, expected: Expected) -> None:
         super().__init__()
         self._deliver = deliver
+        self._expected = expected
 
     async def process(self, message: CallbackMessage) -> Ack:
         try:
-            event = robot_event(message.data)
+            event = robot_event(message.data, self._expected)
         except CallbackRejected as exc:
             log.warning("dingtalk stream robot message refused: %s", exc.errmsg)
             return AckMessage.STATUS_BAD_REQUEST, exc.errmsg
@@ -126,10 +127,12 @@ class _SdkClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
 class StreamReceiver:
     """Runs the SDK's connection loop on its own thread from ``start`` until ``close``."""
 
-    def __init__(self, config: DingTalkConfig, accept: Deliver, *, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, config: DingTalkConfig, accept: Deliver, expected: Expected, *, clock: Callable[[], datetime]
+    ) -> None:
         self._accept = accept
         self.client = _SdkClient(config)
-        self.client.register_callback_handler(c.TOPIC_ROBOT_MESSAGE, RobotMessageHandler(self.deliver))
+        self.client.register_callback_handler(c.TOPIC_ROBOT_MESSAGE, RobotMessageHandler(self.deliver, expected))
         self.client.register_callback_handler(c.TOPIC_CARD_CALLBACK, CardCallbackHandler(self.deliver, clock))
         self._main: asyncio.AbstractEventLoop | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -318,6 +318,19 @@ async def test_a_refused_session_webhook_falls_back_to_the_api(
     assert len(emulator.one_to_one) == 1
 
 
+async def test_a_session_webhook_on_another_host_is_never_posted_to(
+    adapter: DingTalkAdapter, emulator: DingTalkEmulator, clock: FakeClock
+):
+    # The same emulator under another host name: reachable, but not SCOREBOT_DINGTALK_OAPI_BASE.
+    elsewhere = emulator.session_webhook("s-forged").replace("127.0.0.1", "localhost")
+    token = encode(elsewhere, ms(clock) + 60_000)
+
+    await adapter.send(to_zhang(Text(content="已记录"), reply_token=token))
+
+    assert emulator.session_posts == []
+    assert [m.param["content"] for m in emulator.one_to_one] == ["已记录"]
+
+
 async def test_a_damaged_reply_token_is_ignored(adapter: DingTalkAdapter, emulator: DingTalkEmulator):
     await adapter.send(to_zhang(Text(content="已记录"), reply_token="rc_from_another_platform"))
 

@@ -12,15 +12,19 @@ from dingtalk_stream import AckMessage, CallbackMessage, ChatbotMessage
 
 from bot.dingtalk import DingTalkAdapter
 from bot.dingtalk import constants as c
+from bot.dingtalk.event import Expected
 from bot.dingtalk.stream import CardCallbackHandler, RobotMessageHandler
 from bot.events import EventKind, InboundEvent, Platform
+from bot.settings import DINGTALK_OAPI_BASE
 from storage.errors import StorageError
 from storage.tokens import MemoryTokenStore
-from tests.dingtalk.conftest import FakeClock, RecordingSink, dingtalk_settings, ms, payload
+from tests.dingtalk.conftest import ROBOT_CODE, FakeClock, RecordingSink, dingtalk_settings, ms, payload
 from tests.emulators.dingtalk import CallbackSender, DingTalkEmulator
 
 # Bounds a wait for the SDK's thread; the test never sleeps.
 WAIT = 10.0
+# What the recorded frames say of themselves: our robot, DingTalk's own old-API host.
+EXPECTED = Expected.of(ROBOT_CODE, DINGTALK_OAPI_BASE)
 
 
 def frame(name: str) -> CallbackMessage:
@@ -28,9 +32,9 @@ def frame(name: str) -> CallbackMessage:
 
 
 async def test_a_robot_frame_becomes_the_same_event_as_the_http_callback(
-    sink: RecordingSink, dingtalk: CallbackSender, clock: FakeClock
+    sink: RecordingSink, dingtalk: CallbackSender, clock: FakeClock, adapter: DingTalkAdapter
 ):
-    handler = RobotMessageHandler(sink.accept)
+    handler = RobotMessageHandler(sink.accept, adapter.expected)
 
     code, message = await handler.process(frame("stream_robot_frame.json"))
     await dingtalk.post(payload("one_to_one_text.json"), timestamp_ms=ms(clock))
@@ -50,7 +54,7 @@ async def test_the_sdks_chatbot_message_reads_the_same(sink: RecordingSink):
     message.headers.topic = ChatbotMessage.TOPIC
     message.data = sdk_view.to_dict()
 
-    await RobotMessageHandler(sink.accept).process(message)
+    await RobotMessageHandler(sink.accept, EXPECTED).process(message)
 
     [event] = sink.events
     assert event.chat_id == sdk_view.conversation_id
@@ -62,14 +66,14 @@ async def test_the_sdks_chatbot_message_reads_the_same(sink: RecordingSink):
 async def test_the_ack_carries_the_frames_message_id(sink: RecordingSink):
     incoming = frame("stream_robot_frame.json")
 
-    ack = await RobotMessageHandler(sink.accept).raw_process(incoming)
+    ack = await RobotMessageHandler(sink.accept, EXPECTED).raw_process(incoming)
 
     assert ack.code == AckMessage.STATUS_OK
     assert ack.headers.message_id == incoming.headers.message_id
 
 
 async def test_a_redelivered_frame_has_the_same_dedupe_key(sink: RecordingSink):
-    handler = RobotMessageHandler(sink.accept)
+    handler = RobotMessageHandler(sink.accept, EXPECTED)
 
     for _ in range(2):
         await handler.process(frame("stream_robot_frame.json"))
@@ -81,10 +85,21 @@ async def test_a_bad_frame_is_refused_and_nothing_passed_on(sink: RecordingSink)
     bad = frame("stream_robot_frame.json")
     bad.data = {**bad.data, "msgId": ""}
 
-    code, message = await RobotMessageHandler(sink.accept).process(bad)
+    code, message = await RobotMessageHandler(sink.accept, EXPECTED).process(bad)
 
     assert code == AckMessage.STATUS_BAD_REQUEST
     assert "msgId" in message
+    assert sink.events == []
+
+
+async def test_a_frame_for_another_robot_is_refused(sink: RecordingSink):
+    foreign = frame("stream_robot_frame.json")
+    foreign.data = {**foreign.data, "robotCode": "dingANOTHERrobot99"}
+
+    code, message = await RobotMessageHandler(sink.accept, EXPECTED).process(foreign)
+
+    assert code == AckMessage.STATUS_BAD_REQUEST
+    assert "SCOREBOT_DINGTALK_ROBOT_CODE" in message
     assert sink.events == []
 
 
@@ -92,7 +107,7 @@ async def test_a_sink_failure_is_not_acknowledged_as_ok():
     async def broken(_event: InboundEvent) -> bool:
         raise StorageError("数据库不可用")
 
-    code, _ = await RobotMessageHandler(broken).process(frame("stream_robot_frame.json"))
+    code, _ = await RobotMessageHandler(broken, EXPECTED).process(frame("stream_robot_frame.json"))
 
     assert code == AckMessage.STATUS_SYSTEM_EXCEPTION
 

@@ -40,6 +40,7 @@ async def dingtalk_bot(
         dingtalk_app_secret=APP_SECRET,
         dingtalk_robot_code=ROBOT_CODE,
         dingtalk_api_base=emulator.url,
+        dingtalk_oapi_base=emulator.url,  # session webhooks are taken on this host only
         shutdown_grace_seconds=0,
     )
     app = create_app(settings, clock=clock, **kw)  # type: ignore[arg-type]
