@@ -10,7 +10,9 @@ userIds a call, the upload size limits, that an image or file message
 names a media id it issued, a custom robot's signature and its
 20-a-minute limit (by the signed timestamps, so a fake clock drives it).
 It also plays the Stream gateway: ``connections/open`` hands out a
-loopback websocket that pushes queued frames and records the SDK's acks.
+loopback websocket that pushes queued frames and records the SDK's acks;
+``drop_connection`` ends a connection (after its frames are acked) the
+way DingTalk does, so the next frames go out on the SDK's next one.
 A call it does not know is recorded in ``unexpected`` (the fixture fails
 the test on it).  ``CallbackSender`` posts signed robot callbacks to the
 bot the way DingTalk does, retries included.
@@ -44,6 +46,14 @@ def dingtalk_sign(timestamp_ms: str, secret: str) -> str:
     """DingTalk's signature, written out here independently of the bot's signer."""
     digest = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
     return base64.b64encode(digest).decode()
+
+
+@dataclass(frozen=True)
+class _Drop:
+    """In the frame queue: end this connection here (``close``: the server closes, going away;
+    ``disconnect``: DingTalk's SYSTEM ``disconnect`` frame, after which the client closes)."""
+
+    how: str
 
 
 @dataclass
@@ -103,8 +113,9 @@ class DingTalkEmulator:
     webhook_refusals: list[int] = field(default_factory=list)
     session_posts: list[SessionPost] = field(default_factory=list)
     expired_sessions: set[str] = field(default_factory=set)
-    stream_frames: deque[dict[str, Any]] = field(default_factory=deque)
+    stream_frames: deque[dict[str, Any] | _Drop] = field(default_factory=deque)
     stream_acks: list[dict[str, Any]] = field(default_factory=list)
+    stream_tickets: list[str] = field(default_factory=list)
     stream_opens: int = 0
     unexpected: list[str] = field(default_factory=list)
     url: str = ""
@@ -139,6 +150,11 @@ class DingTalkEmulator:
     def push_frame(self, frame: dict[str, Any]) -> None:
         """Queue a Stream frame; the next (or current) connection sends it."""
         self.stream_frames.append(frame)
+
+    def drop_connection(self, how: str = "close") -> None:
+        """End the connection once the frames queued so far are acked; later frames wait for the next."""
+        assert how in ("close", "disconnect"), how
+        self.stream_frames.append(_Drop(how))
 
     async def wait_for_ack(self, count: int = 1) -> list[dict[str, Any]]:
         """Wait until ``count`` acks arrived (bound it with ``asyncio.timeout`` in the test)."""
@@ -344,22 +360,52 @@ class DingTalkEmulator:
         if body.get("clientId") != self.app_key or body.get("clientSecret") != self.app_secret:
             return self._api_error(401, "authFailed", "鉴权失败")
         ws_url = self.url.replace("http://", "ws://") + "/gateway"
-        return web.json_response({"endpoint": ws_url, "ticket": f"ticket-{next(self._ids)}"})
+        ticket = f"SEKRIT-stream-ticket-{next(self._ids)}"
+        self.stream_tickets.append(ticket)
+        return web.json_response({"endpoint": ws_url, "ticket": ticket})
 
     async def _stream_socket(self, request: web.Request) -> web.WebSocketResponse:
+        if request.query.get("ticket") not in self.stream_tickets:
+            raise web.HTTPUnauthorized()
         ws = web.WebSocketResponse()
         await ws.prepare(request)
+        acked_before, sent = len(self.stream_acks), 0
         while self.stream_frames:
-            await ws.send_str(json.dumps(self.stream_frames.popleft(), ensure_ascii=False))
-        async for message in ws:
-            if message.type is aiohttp.WSMsgType.TEXT:
-                self.stream_acks.append(json.loads(message.data))
-                self._acked.set()
+            frame = self.stream_frames.popleft()
+            if isinstance(frame, _Drop):
+                await self._read_acks(ws, until=acked_before + sent)
+                if frame.how == "close":
+                    await ws.close(code=aiohttp.WSCloseCode.GOING_AWAY)
+                    return ws
+                await ws.send_str(json.dumps(_disconnect_frame(next(self._ids))))
+                break
+            await ws.send_str(json.dumps(frame, ensure_ascii=False))
+            sent += 1
+        await self._read_acks(ws)
         return ws
+
+    async def _read_acks(self, ws: web.WebSocketResponse, *, until: int | None = None) -> None:
+        """Record the SDK's acks until ``until`` acks are in (or the socket closes)."""
+        while until is None or len(self.stream_acks) < until:
+            message = await ws.receive()
+            if message.type is not aiohttp.WSMsgType.TEXT:
+                return
+            self.stream_acks.append(json.loads(message.data))
+            self._acked.set()
 
     async def _unknown(self, request: web.Request) -> web.Response:
         self.unexpected.append(f"{request.method} {request.path}")
         return web.Response(status=404)
+
+
+def _disconnect_frame(n: int) -> dict[str, Any]:
+    """DingTalk's SYSTEM frame asking the client to reconnect (the gateway is going away)."""
+    return {
+        "specVersion": "1.0",
+        "type": "SYSTEM",
+        "headers": {"topic": "disconnect", "messageId": f"disconnect-{n}", "contentType": "application/json"},
+        "data": json.dumps({"reason": "gateway restarting"}),
+    }
 
 
 @dataclass(frozen=True)
