@@ -14,6 +14,8 @@ Card mapping (decided here, once):
   @ it, a custom robot (send-only) lists nothing.
 - Text and markdown over the size limit are split between lines; a long
   card's buttons and command list go on its last part.
+- In markdown, a line starting "1. " is written "1．" so ranking lines
+  stay lines, ties included, instead of a list DingTalk numbers itself.
 """
 
 from __future__ import annotations
@@ -69,9 +71,26 @@ def title_of(content: str) -> str:
     return "消息"
 
 
+# A line "1. 市委组织部 4" starts an ordered list in DingTalk markdown, and a
+# list numbers its items itself: tied ranks 1, 1, 3 read 1, 2, 3.  The
+# number keeps a full-width stop instead, which no markdown reads as a list
+# (a backslash escape, "1\\.", is UNCONFIRMED on DingTalk's renderer and
+# would show as typed where it is not understood).
+LIST_NUMBER_STOP = "．"
+_LIST_NUMBER = re.compile(r"^( {0,3}\d{1,9})\.(?:[ \t]+|$)")
+
+
+def not_a_list_item(line: str) -> str:
+    """``line`` with a leading "N. " written "N．", so markdown leaves it a paragraph."""
+    return _LIST_NUMBER.sub(r"\g<1>" + LIST_NUMBER_STOP, line)
+
+
 def paragraphs(content: str) -> str:
-    """One line per paragraph: DingTalk markdown joins single-newline lines (UNCONFIRMED on PC)."""
-    return "\n\n".join(line for line in content.split("\n") if line.strip())
+    """One line per paragraph: DingTalk markdown joins single-newline lines (UNCONFIRMED on PC).
+
+    A line that would start a numbered list item is kept a paragraph (``not_a_list_item``).
+    """
+    return "\n\n".join(not_a_list_item(line) for line in content.split("\n") if line.strip())
 
 
 def command_list(buttons: tuple[Button, ...], audience: Audience) -> str:

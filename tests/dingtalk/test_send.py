@@ -261,7 +261,7 @@ async def test_markdown_gets_a_title_from_its_first_line(adapter: DingTalkAdapte
     [sent] = emulator.one_to_one
     assert sent.msg_key == "sampleMarkdown"
     assert sent.param["title"] == "本周排名"
-    assert sent.param["text"] == "## **本周排名**\n\n1. 城关镇\n\n2. 东湖区"
+    assert sent.param["text"] == "## **本周排名**\n\n1．城关镇\n\n2．东湖区"
 
 
 async def test_a_reply_to_a_group_conversation_goes_to_the_group(adapter: DingTalkAdapter, emulator: DingTalkEmulator):

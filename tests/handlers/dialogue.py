@@ -48,6 +48,7 @@ from bot.app import CLOCK, EVENTS, OUTBOX, SESSIONS, create_app
 from bot.dingtalk import CALLBACK_PATH as DINGTALK_CALLBACK
 from bot.dingtalk import constants as dingtalk_constants
 from bot.dingtalk.render import COMMANDS_PREFIX as DINGTALK_COMMANDS
+from bot.dingtalk.render import LIST_NUMBER_STOP as DINGTALK_LIST_NUMBER_STOP
 from bot.settings import Settings
 from bot.wecom import CALLBACK_PATH as WECOM_CALLBACK
 from bot.wecom.render import MORE_COMMANDS_PREFIX as WECOM_MORE_COMMANDS
@@ -448,6 +449,9 @@ class WeComChat(Chat):
         return _card(m[1], description, [], rest, typed)
 
 
+_DINGTALK_NUMBERED = re.compile(rf"^( {{0,3}}\d{{1,9}}){DINGTALK_LIST_NUMBER_STOP}")
+
+
 class DingTalkChat(Chat):
     name = "dingtalk"
     APP_KEY = "dingk3y5c0reb0tapp"
@@ -509,7 +513,9 @@ class DingTalkChat(Chat):
         if message.msg_key == "sampleText":
             return {"kind": "text", "text": shown}
         # DingTalk markdown puts each line in its own paragraph: one line each again.
-        lines = message.param["text"].split("\n\n")
+        # A leading "1．" is how the renderer keeps "1. " from becoming a markdown list
+        # (which would renumber tied ranks): normalised, it reads "1. " as typed.
+        lines = [_DINGTALK_NUMBERED.sub(r"\1. ", line) for line in message.param["text"].split("\n\n")]
         m = re.fullmatch(r"#### \*\*(.+)\*\*", lines[0])
         if m is None:
             return {"kind": "markdown", "text": "\n".join(lines)}
