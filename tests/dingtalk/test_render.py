@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.dingtalk.render import Audience, Part, render
-from bot.messages import Card, Markdown, Text
+from bot.dingtalk.render import Audience, Part, app_message, render, webhook_message
+from bot.messages import Button, ButtonStyle, Card, Markdown, Text
 
 RANKING = Card(
     title="2026年度考核 排名",
@@ -46,3 +46,65 @@ def test_plain_text_is_sent_as_written():
     [part] = render(Text(content="1. 市委组织部 4\n1. 市委政法委 4"), Audience.MEMBER)
 
     assert part.text == "1. 市委组织部 4\n1. 市委政法委 4"
+
+
+WALK_CARD = Card(
+    title="第12项 · 消防工作",
+    lines=("市委组织部：未评",),
+    buttons=(
+        Button(text="满分 2", key="满分", style=ButtonStyle.PRIMARY),
+        Button(text="1.5", key="1.5"),
+        Button(text="跳过", key="跳过"),
+        Button(text="下一页", key="排名 第2页"),
+        Button(text="[旧] 说明", key="说明 [旧]"),
+        Button(text="退出", key="退出"),
+    ),
+)
+WALK_BODY_COMMANDS = (
+    "可直接回复："
+    "[满分 2（满分）](dtmd://dingtalkclient/sendMessage?content=%E6%BB%A1%E5%88%86)；"
+    "[1.5（1.5）](dtmd://dingtalkclient/sendMessage?content=1.5)；"
+    "[跳过（跳过）](dtmd://dingtalkclient/sendMessage?content=%E8%B7%B3%E8%BF%87)；"
+    "[下一页（排名 第2页）](dtmd://dingtalkclient/sendMessage?content=%E6%8E%92%E5%90%8D%20%E7%AC%AC2%E9%A1%B5)；"
+    "[［旧］ 说明（说明 ［旧］）](dtmd://dingtalkclient/sendMessage?content=%E8%AF%B4%E6%98%8E%20%5B%E6%97%A7%5D)；"
+    "[退出（退出）](dtmd://dingtalkclient/sendMessage?content=%E9%80%80%E5%87%BA)"
+)
+
+
+def test_every_command_in_a_members_card_body_is_a_link_sending_it():
+    # Where a client's action card buttons do not follow dtmd links, the body's do; the
+    # shown text keeps the command, so it can still be typed where neither works.
+    [part] = render(WALK_CARD, Audience.MEMBER)
+
+    assert part.text == "#### **第12项 · 消防工作**\n\n市委组织部：未评\n\n" + WALK_BODY_COMMANDS
+    msg_key, param = app_message(part)
+    assert msg_key == "sampleActionCard5"
+    # The buttons carry the same links, encoded alike.
+    assert [param[f"actionURL{i}"] for i in range(1, 6)] == [
+        "dtmd://dingtalkclient/sendMessage?content=%E6%BB%A1%E5%88%86",
+        "dtmd://dingtalkclient/sendMessage?content=1.5",
+        "dtmd://dingtalkclient/sendMessage?content=%E8%B7%B3%E8%BF%87",
+        "dtmd://dingtalkclient/sendMessage?content=%E6%8E%92%E5%90%8D%20%E7%AC%AC2%E9%A1%B5",
+        "dtmd://dingtalkclient/sendMessage?content=%E8%AF%B4%E6%98%8E%20%5B%E6%97%A7%5D",
+    ]
+    assert [param[f"actionURL{i}"] in part.text for i in range(1, 6)] == [True] * 5
+
+
+def test_a_group_card_lists_plain_commands_to_say_with_an_at():
+    # A tap in a group would send the text without @-ing the robot, which never hears it.
+    [part] = render(WALK_CARD, Audience.GROUP)
+
+    assert part.text.endswith(
+        "\n\n可 @我 并回复：满分 2（满分）；1.5（1.5）；跳过（跳过）；下一页（排名 第2页）；[旧] 说明（说明 [旧]）；退出（退出）"
+    )
+    assert "dtmd://" not in part.text
+    assert part.kind == "markdown"
+
+
+def test_a_custom_robot_card_lists_no_commands():
+    [part] = render(WALK_CARD, Audience.WEBHOOK)
+
+    assert webhook_message(part) == {
+        "msgtype": "markdown",
+        "markdown": {"title": "第12项 · 消防工作", "text": "#### **第12项 · 消防工作**\n\n市委组织部：未评"},
+    }

@@ -216,7 +216,13 @@ async def test_a_card_goes_out_as_an_action_card_with_command_links_and_the_comm
     text = param["text"]
     assert "社会治安综合治理" in text
     assert "已评：11/58" in text
-    assert COMMANDS_PREFIX + "5 分（5）；4 分（4）；3.5 分（3.5）" in text
+    # Every command is tappable in the body too, by the same link as its button.
+    assert text.endswith(
+        COMMANDS_PREFIX + "[5 分（5）](dtmd://dingtalkclient/sendMessage?content=5)；"
+        "[4 分（4）](dtmd://dingtalkclient/sendMessage?content=4)；"
+        "[3.5 分（3.5）](dtmd://dingtalkclient/sendMessage?content=3.5)"
+    )
+    assert all(f"]({u})" in text for u in urls)
 
 
 async def test_a_one_button_card_uses_the_single_button_action_card(

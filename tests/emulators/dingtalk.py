@@ -26,10 +26,12 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -487,8 +489,30 @@ def robot_message(
     return body
 
 
+# A markdown link: [shown text](url); the shown text holds no square brackets.
+_MARKDOWN_LINK = re.compile(r"\[([^\[\]]*)\]\(([^()\s]*)\)")
+SEND_MESSAGE_PREFIX = "dtmd://dingtalkclient/sendMessage?content="
+
+
+def markdown_links(text: str) -> list[tuple[str, str]]:
+    """(shown text, URL) of each markdown link in ``text``, in order."""
+    return [(m[1], m[2]) for m in _MARKDOWN_LINK.finditer(text)]
+
+
+def sent_by_link(url: str) -> str:
+    """What a tap on a ``dtmd://dingtalkclient/sendMessage`` link sends into the chat."""
+    assert url.startswith(SEND_MESSAGE_PREFIX), url
+    [content] = parse_qs(urlsplit(url).query, keep_blank_values=True)["content"]
+    return content
+
+
+def unlinked(text: str) -> str:
+    """Markdown as the person reads it: each link is its shown text."""
+    return _MARKDOWN_LINK.sub(r"\1", text)
+
+
 def shown(message: RobotMessage) -> str:
-    """A robot message as the person reads it: text, or title, body and [buttons]."""
+    """A robot message as the person reads it: text, or title, body (links as their text) and [buttons]."""
     param = message.param
     if message.msg_key == "sampleText":
         return str(param.get("content", ""))
@@ -496,7 +520,7 @@ def shown(message: RobotMessage) -> str:
         return "[图片]"
     if message.msg_key == "sampleFile":
         return f"[文件 {param.get('fileName', '')}]"
-    lines = [str(param.get("text", ""))]
+    lines = [unlinked(str(param.get("text", "")))]
     buttons = [str(v) for k, v in sorted(param.items()) if k.startswith("actionTitle") or k == "singleTitle"]
     if buttons:
         lines.append(" ".join(f"[{b}]" for b in buttons))
