@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.dingtalk.render import Audience, Part, app_message, render, webhook_message
 from bot.messages import Button, ButtonStyle, Card, Markdown, Text
+from tests.emulators.dingtalk import msg_param_problem
 
 RANKING = Card(
     title="2026年度考核 排名",
@@ -108,3 +111,16 @@ def test_a_custom_robot_card_lists_no_commands():
         "msgtype": "markdown",
         "markdown": {"title": "第12项 · 消防工作", "text": "#### **第12项 · 消防工作**\n\n市委组织部：未评"},
     }
+
+
+@pytest.mark.parametrize("buttons", range(7))
+@pytest.mark.parametrize("audience", [Audience.MEMBER, Audience.GROUP])
+def test_every_card_is_a_template_dingtalk_takes(buttons: int, audience: Audience):
+    card = Card(
+        title="第3项",
+        lines=("市法院：未评",),
+        buttons=tuple(Button(text=f"{i} 分", key=str(i)) for i in range(buttons)),
+    )
+
+    for part in render(card, audience):
+        assert msg_param_problem(*app_message(part)) is None

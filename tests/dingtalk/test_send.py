@@ -343,6 +343,51 @@ async def test_a_damaged_reply_token_is_ignored(adapter: DingTalkAdapter, emulat
     assert len(emulator.one_to_one) == 1
 
 
+@pytest.mark.parametrize(
+    ("msg_key", "param", "says"),
+    [
+        ("sampleTxt", {"content": "已记录"}, "msgKey 'sampleTxt' 不存在"),
+        ("sampleText", ["已记录"], "msgParam 应为 JSON 对象"),
+        ("sampleMarkdown", {"text": "已记录"}, "msgParam 有误：缺少 title"),
+        (
+            "sampleActionCard",
+            {
+                "title": "评分",
+                "text": "x",
+                "singleTitle": "提交",
+                "singleUrl": "dtmd://dingtalkclient/sendMessage?content=x",
+            },
+            "msgParam 有误：缺少 singleURL；sampleActionCard 不认识 singleUrl",
+        ),
+        (
+            "sampleActionCard3",
+            {
+                "title": "评分",
+                "text": "x",
+                "actionTitle1": "5",
+                "actionURL1": "u",
+                "actionTitle2": "4",
+                "actionURL2": "u",
+            },
+            "msgParam 有误：缺少 actionTitle3、actionURL3",
+        ),
+        ("sampleImageMsg", {"photoURL": ""}, "msgParam 有误：photoURL 应为非空字符串"),
+        ("sampleFile", {"mediaId": "@lAD", "fileName": "排名.xlsx", "fileType": 1}, "fileType 应为非空字符串"),
+    ],
+)
+async def test_the_emulator_refuses_a_template_dingtalk_would_refuse(
+    adapter: DingTalkAdapter, emulator: DingTalkEmulator, msg_key: str, param: object, says: str
+):
+    # So a renderer sending a wrong msgKey or msgParam fails the tests instead of passing them.
+    with pytest.raises(PlatformError) as caught:
+        await adapter.client.send_to_users(["ZhangWei"], msg_key, param)  # type: ignore[arg-type]
+
+    assert caught.value.errcode == "InvalidParameter"
+    assert says in caught.value.errmsg
+    assert emulator.one_to_one == []
+    assert emulator.refused_messages == [f"{msg_key}: {caught.value.errmsg}"]
+
+
 async def test_a_message_for_another_platform_is_refused(adapter: DingTalkAdapter):
     with pytest.raises(PlatformError):
         await adapter.send(Outbound(target=Target.user(Platform.WECOM, "ZhangWei"), message=Text(content="x")))

@@ -6,7 +6,7 @@ tokens (expiring them on demand), takes media uploads on the old API
 robot message, group message, custom robot post and session webhook post,
 answers with queued errors, and checks what DingTalk checks: the access
 token (header, or query on the old API), the robot code, at most 20
-userIds a call, the upload size limits, that an image or file message
+userIds a call, the msgKey and the fields its msgParam takes, the upload size limits, that an image or file message
 names a media id it issued, a custom robot's signature and its
 20-a-minute limit (by the signed timestamps, so a fake clock drives it).
 It also plays the Stream gateway: ``connections/open`` hands out a
@@ -42,6 +42,50 @@ MEDIA_TYPES = ("image", "voice", "video", "file")
 UPLOAD_MAX_BYTES = {"image": 20 * 1024 * 1024, "file": 20 * 1024 * 1024}  # per the upload docs
 # aiohttp's own body cap (1 MB by default) set above them, so the limits above answer.
 REQUEST_MAX_BYTES = 32 * 1024 * 1024
+
+
+# What each robot message template (msgKey) takes in msgParam, every field a non-empty string
+# (help.dingtalk.io robot-message-type).  sampleActionCard2..5 carry N vertical buttons;
+# sampleActionCard6 two side by side, spelled buttonTitleN/buttonUrlN: UNCONFIRMED, the
+# docs' copies differ (the bot does not send it).  A field missing or unknown is refused:
+# DingTalk would drop an unknown one silently, and a button without its URL is dead.
+MSG_PARAMS: dict[str, frozenset[str]] = {
+    "sampleText": frozenset({"content"}),
+    "sampleMarkdown": frozenset({"title", "text"}),
+    "sampleActionCard": frozenset({"title", "text", "singleTitle", "singleURL"}),
+    **{
+        f"sampleActionCard{n}": frozenset(
+            {
+                "title",
+                "text",
+                *(f"actionTitle{i}" for i in range(1, n + 1)),
+                *(f"actionURL{i}" for i in range(1, n + 1)),
+            }
+        )
+        for n in range(2, 6)
+    },
+    "sampleActionCard6": frozenset({"title", "text", "buttonTitle1", "buttonUrl1", "buttonTitle2", "buttonUrl2"}),
+    "sampleImageMsg": frozenset({"photoURL"}),
+    "sampleFile": frozenset({"mediaId", "fileName", "fileType"}),
+}
+
+
+def msg_param_problem(msg_key: str, param: Any) -> str | None:
+    """Why DingTalk would refuse this msgKey and msgParam; None when it takes them."""
+    wanted = MSG_PARAMS.get(msg_key)
+    if wanted is None:
+        return f"msgKey {msg_key!r} 不存在"
+    if not isinstance(param, dict):
+        return "msgParam 应为 JSON 对象"
+    missing = sorted(wanted - set(param))
+    unknown = sorted(set(param) - wanted)
+    empty = sorted(k for k in wanted & set(param) if not isinstance(param[k], str) or not param[k])
+    problems = [
+        *([f"缺少 {'、'.join(missing)}"] if missing else []),
+        *([f"{msg_key} 不认识 {'、'.join(unknown)}"] if unknown else []),
+        *([f"{'、'.join(empty)} 应为非空字符串"] if empty else []),
+    ]
+    return "msgParam 有误：" + "；".join(problems) if problems else None
 
 
 def dingtalk_sign(timestamp_ms: str, secret: str) -> str:
@@ -111,6 +155,7 @@ class DingTalkEmulator:
     uploads: list[MediaUpload] = field(default_factory=list)
     one_to_one: list[RobotMessage] = field(default_factory=list)
     group_messages: list[RobotMessage] = field(default_factory=list)
+    refused_messages: list[str] = field(default_factory=list)
     webhook_posts: list[WebhookPost] = field(default_factory=list)
     webhook_refusals: list[int] = field(default_factory=list)
     session_posts: list[SessionPost] = field(default_factory=list)
@@ -234,10 +279,20 @@ class DingTalkEmulator:
             return self._api_error(400, "robot.notExist", "机器人不存在")
         if not isinstance(body.get("msgParam"), str):
             return self._api_error(400, "InvalidParameter", "msgParam 应为 JSON 字符串")
+        try:
+            param = json.loads(body["msgParam"])
+        except ValueError:
+            return self._api_error(400, "InvalidParameter", "msgParam 不是 JSON")
+        msg_key = str(body.get("msgKey", ""))
+        problem = msg_param_problem(msg_key, param)
+        if problem is not None:
+            # Codes UNCONFIRMED: DingTalk answers a bad template with a 400 and a message.
+            self.refused_messages.append(f"{msg_key}: {problem}")
+            return self._api_error(400, "InvalidParameter", problem)
         message = RobotMessage(
             robot_code=body["robotCode"],
-            msg_key=body.get("msgKey", ""),
-            param=json.loads(body["msgParam"]),
+            msg_key=msg_key,
+            param=param,
             user_ids=list(body.get("userIds") or []),
             conversation_id=body.get("openConversationId"),
         )
