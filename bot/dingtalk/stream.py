@@ -25,6 +25,12 @@ from typing import Any, Final
 
 import dingtalk_stream
 import requests
+
+# The SDK's loop catches ``websockets.exceptions.ConnectionClosedError`` by that
+# attribute, which websockets (>= 14) sets only once the submodule is imported:
+# before the first connection, the except clause itself raised AttributeError,
+# which ended the SDK's loop (no more reconnects) and logged a traceback.
+import websockets.exceptions  # noqa: F401
 from dingtalk_stream import AckMessage, CallbackMessage
 
 from bot.dingtalk import constants as c
@@ -288,6 +294,9 @@ class StreamReceiver:
         while not task.done():
             task.cancel()
             await asyncio.wait({task}, timeout=c.STREAM_STOP_POLL_SECONDS)
+        if not task.cancelled() and task.exception() is not None:
+            error = task.exception()
+            log.error("dingtalk stream: the SDK's loop ended with %s", redact(f"{type(error).__name__}: {error}"))
 
     async def close(self) -> None:
         thread = self._thread

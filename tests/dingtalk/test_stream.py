@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -395,3 +398,19 @@ async def test_the_sdks_log_lines_hide_the_ticket_session_webhooks_and_tokens(
     assert handshake == "> GET /connect?ticket=*** HTTP/1.1"
     assert "SEKRIT" not in caplog.text  # tracebacks included
     assert "7b1f0c2e9a4d4e6f8c3b5a7d9e1f2a3b" not in caplog.text  # the frame's session key
+
+
+def test_the_sdks_loop_can_catch_a_dropped_connection_before_its_first_connection():
+    # Regression (seen on `serve` in Stream mode with a wrong secret, stopped before any
+    # connection): the SDK catches websockets.exceptions.ConnectionClosedError by that
+    # attribute, which websockets sets only once its submodule is imported, so the except
+    # clause raised "module 'websockets' has no attribute 'exceptions'", ending the loop
+    # with a traceback.  A fresh interpreter: this one imported the submodule long ago.
+    probe = "import websockets, bot.dingtalk.stream; print(websockets.exceptions.ConnectionClosedError.__name__)"
+    root = Path(__file__).resolve().parents[2]
+
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=root, timeout=60, check=False
+    )
+
+    assert (done.returncode, done.stdout, done.stderr) == (0, "ConnectionClosedError\n", "")
