@@ -518,11 +518,12 @@ def robot_message(
     created_ms: int,
     conversation_id: str | None = None,
     session_webhook: str | None = None,
-    robot_code: str = "",
+    robot_code: str,
 ) -> dict[str, Any]:
     """A robot message body as DingTalk sends it (HTTP body or Stream data), for dialogue drivers.
 
-    One-to-one unless ``conversation_id`` names a group.  A tap on one of the
+    One-to-one unless ``conversation_id`` names a group.  ``robot_code`` is the robot
+    it is for: the bot refuses one that is not its own.  A tap on one of the
     bot's link buttons arrives exactly like this, with the button's key as text.
     """
     body: dict[str, Any] = {
