@@ -94,7 +94,7 @@ def title_of(content: str) -> str:
 # A line "1. 市委组织部 4" starts an ordered list in DingTalk markdown, and a
 # list numbers its items itself: tied ranks 1, 1, 3 read 1, 2, 3.  The
 # number keeps a full-width stop instead, which no markdown reads as a list
-# (a backslash escape, "1\\.", is UNCONFIRMED on DingTalk's renderer and
+# (a backslash escape, "1\.", is UNCONFIRMED on DingTalk's renderer and
 # would show as typed where it is not understood).
 LIST_NUMBER_STOP = "．"
 _LIST_NUMBER = re.compile(r"^( {0,3}\d{1,9})\.(?:[ \t]+|$)")

@@ -28,8 +28,8 @@ import requests
 
 # The SDK's loop catches ``websockets.exceptions.ConnectionClosedError`` by that
 # attribute, which websockets (>= 14) sets only once the submodule is imported:
-# before the first connection, the except clause itself raised AttributeError,
-# which ended the SDK's loop (no more reconnects) and logged a traceback.
+# stopped before its first connection (while DingTalk refused the credentials),
+# the except clause itself raised AttributeError and the loop ended in a traceback.
 import websockets.exceptions  # noqa: F401
 from dingtalk_stream import AckMessage, CallbackMessage
 
