@@ -33,7 +33,7 @@ from bot.dingtalk import media, session
 from bot.dingtalk.client import DingTalkClient
 from bot.dingtalk.config import DingTalkConfig, ReceiveMode
 from bot.dingtalk.errors import PLATFORM, CallbackRejected, MessageUnsupported
-from bot.dingtalk.event import robot_event
+from bot.dingtalk.event import Expected, robot_event
 from bot.dingtalk.render import Audience, Part, app_message, render
 from bot.dingtalk.signing import verify_callback
 from bot.dingtalk.stream import StreamReceiver
@@ -54,6 +54,25 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The whole request body, read until its end; refused (413) once it passes ``limit`` bytes.
+
+    ``StreamReader.read(n)`` answers with what has arrived so far, up to
+    ``n`` bytes, not with ``n`` bytes: a body in two TCP segments takes
+    several reads.
+    """
+    if (request.content_length or 0) > limit:
+        raise CallbackRejected("请求内容过大", status=413)
+    body = bytearray()
+    while True:
+        chunk = await request.content.read(limit + 1 - len(body))
+        if not chunk:
+            return bytes(body)
+        body += chunk
+        if len(body) > limit:
+            raise CallbackRejected("请求内容过大", status=413)
+
+
 class DingTalkAdapter(Adapter):
     platform = Platform.DINGTALK
 
@@ -67,13 +86,14 @@ class DingTalkAdapter(Adapter):
         clock: Clock = system_clock,
     ) -> None:
         self.config = DingTalkConfig.from_settings(settings)
+        self.expected = Expected.of(self.config.robot_code, self.config.oapi_base)
         self._sink = sink
         self._clock = clock
         self.client = DingTalkClient(self.config, session, tokens, clock=clock)
         self.webhooks = WebhookSender(session, clock=clock)
         self.stream: StreamReceiver | None = None
         if self.config.mode is ReceiveMode.STREAM:
-            self.stream = StreamReceiver(self.config, sink.accept, clock=clock)
+            self.stream = StreamReceiver(self.config, sink.accept, self.expected, clock=clock)
 
     # --- inbound -------------------------------------------------------------
 
@@ -105,16 +125,12 @@ class DingTalkAdapter(Adapter):
                 raise CallbackRejected("请求缺少 timestamp 或 sign 头", status=403)
             # Checked before the body is read: an unsigned sender learns nothing more.
             verify_callback(timestamp, signature, secret=self.config.app_secret.get_secret_value(), now=self._clock())
-            if (request.content_length or 0) > c.CALLBACK_MAX_BODY_BYTES:
-                raise CallbackRejected("请求内容过大", status=413)
-            raw = await request.content.read(c.CALLBACK_MAX_BODY_BYTES + 1)
-            if len(raw) > c.CALLBACK_MAX_BODY_BYTES:
-                raise CallbackRejected("请求内容过大", status=413)
+            raw = await read_body(request, c.CALLBACK_MAX_BODY_BYTES)
             try:
                 data = json.loads(raw)
             except ValueError:
                 raise CallbackRejected("请求内容有误：不是 JSON") from None
-            event = robot_event(data)
+            event = robot_event(data, self.expected)
         except CallbackRejected as exc:
             return self._refuse(exc)
         if event is not None:
@@ -180,7 +196,7 @@ class DingTalkAdapter(Adapter):
     async def _answer_in_place(self, token: str, post: Part) -> SendResult | None:
         """Answer on the session webhook while it lasts; None means use the API instead."""
         hook = session.decode(token)
-        if hook is None or not hook.usable(self._clock()):
+        if hook is None or not hook.usable(self._clock()) or not self.expected.allows_session_webhook(hook.url):
             return None
         try:
             await self.webhooks.send_session(hook.url, [post])

@@ -49,6 +49,11 @@ TOPIC_CARD_CALLBACK: Final = "/v1.0/card/instances/callback"
 # once and goes to sleep before reconnecting.
 STREAM_STOP_POLL_SECONDS: Final = 0.05
 STREAM_STOP_TIMEOUT_SECONDS: Final = 5.0
+# DingTalk refusing the connection (401 authFailed for a wrong app key or
+# secret): the next try waits this long, doubling each refusal up to the
+# max.  The SDK itself tries every 10 s, so waits are in steps of 10 s.
+STREAM_REFUSED_BACKOFF_SECONDS: Final = 10.0
+STREAM_REFUSED_BACKOFF_MAX_SECONDS: Final = 600.0
 
 # --- Access token --------------------------------------------------------------
 TOKEN_DEFAULT_TTL_SECONDS: Final = 7200

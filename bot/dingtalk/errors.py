@@ -45,9 +45,13 @@ OLD_API_TOKEN_CODES: Final = frozenset({40014, 42001})
 OLD_API_RATE_CODES: Final = frozenset({90002, 90006, 90018})
 OLD_API_MEDIA_CODES: Final = frozenset({40004, 40005, 40006})  # media type, file type, file size
 
-# Query parameters and JSON fields that carry secrets: scrubbed from anything we log or raise.
-_SECRET_QUERY = re.compile(r"(access_token|sign|session|appSecret|ticket)=[^&\s'\"]+", re.IGNORECASE)
-_SECRET_JSON = re.compile(r"(\"(?:appSecret|accessToken|clientSecret|ticket)\"\s*:\s*\")[^\"]*", re.IGNORECASE)
+# Query parameters and fields that carry secrets: scrubbed from anything we log or raise.
+# Fields as JSON ("ticket": "…") or as a Python dict's repr ('ticket': '…'), which is how
+# the Stream SDK logs its connection and whole frames.
+_SECRET_QUERY = re.compile(r"(access_token|sign|session|appSecret|ticket)=[^&,\s'\"]+", re.IGNORECASE)
+_SECRET_JSON = re.compile(
+    r"""(["'](?:appSecret|accessToken|clientSecret|ticket|sessionWebhook)["']\s*:\s*["'])[^"']*""", re.IGNORECASE
+)
 
 
 def redact(text: str) -> str:

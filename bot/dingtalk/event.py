@@ -2,6 +2,12 @@
 
 One parser for both ways in: the HTTP callback's JSON body and the Stream
 frame's ``data`` are the same robot message, validated by the same model.
+
+DingTalk's callback signature covers the timestamp only, not the body, so a
+robot message is also checked against what it must say of itself
+(``Expected``): its ``robotCode`` is ours, or it is refused; its
+``sessionWebhook`` is used to answer only when it is on our old-API host
+(``SCOREBOT_DINGTALK_OAPI_BASE``), else the answer goes through the API.
 """
 
 from __future__ import annotations
@@ -9,8 +15,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -61,6 +69,42 @@ class RobotMessage(_Wire):
     content: dict[str, Any] | None = None
 
 
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an http(s) URL, lower-cased, the port spelled out; None for anything else."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme]
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """What a robot message must say of itself, since DingTalk signs only the timestamp.
+
+    ``robot_code``: the app robot's code (SCOREBOT_DINGTALK_ROBOT_CODE); a
+    message for another robot is refused.  ``session_host``: the origin of
+    SCOREBOT_DINGTALK_OAPI_BASE, the only host a session webhook may be on.
+    """
+
+    robot_code: str
+    session_host: tuple[str, str, int] | None
+
+    @classmethod
+    def of(cls, robot_code: str, oapi_base: str) -> Expected:
+        return cls(robot_code=robot_code, session_host=origin(oapi_base))
+
+    def allows_session_webhook(self, url: str) -> bool:
+        return self.session_host is not None and origin(url) == self.session_host
+
+
 def describe(exc: ValidationError) -> str:
     """A validation error as one line naming the fields, for a 400 answer and the log."""
     parts = []
@@ -96,19 +140,43 @@ def _text_of(message: RobotMessage) -> str | None:
     return None
 
 
-def reply_token(message: RobotMessage) -> str | None:
-    """The session webhook with its expiry, as one opaque token (``bot.dingtalk.session``)."""
+def reply_token(message: RobotMessage, expected: Expected) -> str | None:
+    """The session webhook with its expiry, as one opaque token (``bot.dingtalk.session``).
+
+    None when there is none, or when it is on another host than our old-API
+    host: the body is not signed, and an answer must never go to a URL a
+    forger wrote.  The answer then goes through the robot API.
+    """
     if not message.session_webhook:
+        return None
+    if not expected.allows_session_webhook(message.session_webhook):
+        where = origin(message.session_webhook)
+        log.warning(
+            "dingtalk message %s: sessionWebhook on another host than SCOREBOT_DINGTALK_OAPI_BASE (%s), not used",
+            message.msg_id,
+            where[1] if where else "not an http(s) URL",
+        )
         return None
     return session.encode(message.session_webhook, message.session_webhook_expired_time)
 
 
-def robot_event(data: Any) -> InboundEvent | None:
+# How much of a foreign robotCode the refusal quotes.
+_QUOTED_CODE_CHARS = 64
+
+
+def robot_event(data: Any, expected: Expected) -> InboundEvent | None:
     """The neutral event for a text robot message; None for what the bot does not read.
 
-    Raises ``CallbackRejected`` (400) on a body that is not a robot message.
+    Raises ``CallbackRejected``: 400 on a body that is not a robot message,
+    403 on one for another robot than ours.
     """
     message = parse_robot_message(data)
+    if message.robot_code != expected.robot_code:
+        raise CallbackRejected(
+            f"robotCode {message.robot_code[:_QUOTED_CODE_CHARS]!r} is not this bot's "
+            "(SCOREBOT_DINGTALK_ROBOT_CODE, the app key by default)",
+            status=403,
+        )
     text = _text_of(message)
     if text is None:
         log.debug("dingtalk message ignored: msgtype=%s", message.msgtype)
@@ -126,7 +194,7 @@ def robot_event(data: Any) -> InboundEvent | None:
         received_at=datetime.fromtimestamp(message.create_at / 1000, tz=UTC),
         text=strip_mentions(text) if in_group else text.strip(),
         chat_id=message.conversation_id if in_group else None,
-        reply_token=reply_token(message),
+        reply_token=reply_token(message, expected),
     )
 
 

@@ -2,18 +2,23 @@
 
 Card mapping (decided here, once):
 - DingTalk robots have no buttons that call the bot back without a card
-  template made in the card builder, so a Card becomes an action card
-  whose buttons are ``dtmd://dingtalkclient/sendMessage`` links: a tap
-  sends the button's key into the chat as if the scorer typed it, and
-  every key is a text command the handlers read.  The body also lists the
-  commands as text, so a client that does not follow such links (UNCONFIRMED
-  on every client) gives the same experience by typing.
+  template made in the card builder (interactive cards are not used), so
+  a Card becomes an action card whose buttons are
+  ``dtmd://dingtalkclient/sendMessage`` links: a tap sends the button's key
+  into the chat as if the scorer typed it, and every key is a text command
+  the handlers read.  The body lists every command too, each a markdown
+  link of the same form whose text shows the command ("满分 2（满分）"), so
+  a client whose action card buttons do not follow such links can tap the
+  body's, and one that follows neither (UNCONFIRMED on every client) gives
+  the same experience by typing what the link shows.
 - Up to ``APP_CARD_MAX_BUTTONS`` buttons show; the rest are in the list only.
 - In groups a tap would send the text without @-ing the robot, which then
-  never sees it: group cards are markdown; the app robot's list says to
-  @ it, a custom robot (send-only) lists nothing.
+  never sees it: group cards are markdown and list the commands as plain
+  text saying to @ it; a custom robot (send-only) lists nothing.
 - Text and markdown over the size limit are split between lines; a long
   card's buttons and command list go on its last part.
+- In markdown, a line starting "1. " is written "1．" so ranking lines
+  stay lines, ties included, instead of a list DingTalk numbers itself.
 """
 
 from __future__ import annotations
@@ -49,8 +54,25 @@ class Part:
 
 
 def send_message_link(command: str) -> str:
-    """The link that sends ``command`` back into the chat as the user (UNCONFIRMED on every client)."""
+    """The link that sends ``command`` back into the chat as the user (UNCONFIRMED on every client).
+
+    The one encoding of a command for both the action card's buttons and the body's links.
+    """
     return c.SEND_MESSAGE_LINK.format(content=quote(command, safe=""))
+
+
+def listed(button: Button) -> str:
+    """A command as the body lists it: its text and, in brackets, what to type."""
+    return f"{button.text}（{button.key}）"
+
+
+def command_link(button: Button) -> str:
+    """A command as a markdown link that sends it: ``[满分 2（满分）](dtmd://…content=%E6%BB%A1%E5%88%86)``.
+
+    Square brackets in the shown text would end the link early: they show full-width.
+    """
+    label = listed(button).replace("[", "［").replace("]", "］")
+    return f"[{label}]({send_message_link(button.key)})"
 
 
 def _clip(text: str, limit: int) -> str:
@@ -69,16 +91,35 @@ def title_of(content: str) -> str:
     return "消息"
 
 
+# A line "1. 市委组织部 4" starts an ordered list in DingTalk markdown, and a
+# list numbers its items itself: tied ranks 1, 1, 3 read 1, 2, 3.  The
+# number keeps a full-width stop instead, which no markdown reads as a list
+# (a backslash escape, "1\.", is UNCONFIRMED on DingTalk's renderer and
+# would show as typed where it is not understood).
+LIST_NUMBER_STOP = "．"
+_LIST_NUMBER = re.compile(r"^( {0,3}\d{1,9})\.(?:[ \t]+|$)")
+
+
+def not_a_list_item(line: str) -> str:
+    """``line`` with a leading "N. " written "N．", so markdown leaves it a paragraph."""
+    return _LIST_NUMBER.sub(r"\g<1>" + LIST_NUMBER_STOP, line)
+
+
 def paragraphs(content: str) -> str:
-    """One line per paragraph: DingTalk markdown joins single-newline lines (UNCONFIRMED on PC)."""
-    return "\n\n".join(line for line in content.split("\n") if line.strip())
+    """One line per paragraph: DingTalk markdown joins single-newline lines (UNCONFIRMED on PC).
+
+    A line that would start a numbered list item is kept a paragraph (``not_a_list_item``).
+    """
+    return "\n\n".join(not_a_list_item(line) for line in content.split("\n") if line.strip())
 
 
 def command_list(buttons: tuple[Button, ...], audience: Audience) -> str:
+    """Every command of a card, one line: links one-to-one, plain text in a group, none for a custom robot."""
     if not buttons or audience is Audience.WEBHOOK:
         return ""
-    prefix = GROUP_COMMANDS_PREFIX if audience is Audience.GROUP else COMMANDS_PREFIX
-    return prefix + "；".join(f"{b.text}（{b.key}）" for b in buttons)
+    if audience is Audience.GROUP:
+        return GROUP_COMMANDS_PREFIX + "；".join(listed(b) for b in buttons)
+    return COMMANDS_PREFIX + "；".join(command_link(b) for b in buttons)
 
 
 def card_markdown(card: Card, audience: Audience) -> str:

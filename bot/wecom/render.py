@@ -16,6 +16,11 @@ Card mapping (decided here, once):
   review page, a long task list) goes as app markdown with every button
   listed as a text command: WeCom would cut the body short, and a scorer
   must see every line (the title is still shortened, it is only a heading).
+- Markdown is WeCom's ``markdown`` subset (headings, bold, links, inline
+  code, quotes, colours), which has no lists: a ranking line "1. 市委组织部 4"
+  shows as typed, ties included, so it is left alone.  DingTalk's markdown
+  does read it as a list (``bot/dingtalk/render.py`` rewrites it); so would
+  WeCom's ``markdown_v2``, which is not used.
 """
 
 from __future__ import annotations

@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
+import aiohttp
 import pytest
+from aiohttp import web
 
+from bot.dingtalk import CALLBACK_PATH, DingTalkAdapter, session
 from bot.dingtalk import constants as c
-from bot.dingtalk import session
+from bot.dingtalk.event import Expected, robot_event
 from bot.events import EventKind, Platform
+from bot.settings import DINGTALK_OAPI_BASE
 from storage.errors import StorageError
-from tests.dingtalk.conftest import APP_SECRET, FakeClock, RecordingSink, ms, payload
-from tests.emulators.dingtalk import CallbackSender, dingtalk_sign
+from tests.dingtalk.conftest import APP_SECRET, ROBOT_CODE, FakeClock, RecordingSink, ms, payload
+from tests.emulators.dingtalk import CallbackSender, DingTalkEmulator, dingtalk_sign
 
 # Answer fast: the work runs after the sink has recorded the event.
 FAST = 1.0
+# Bounds a wait on the loopback socket; the test never sleeps.
+WAIT = 10.0
 
 
 async def test_a_signed_one_to_one_message_reaches_the_sink(
-    dingtalk: CallbackSender, clock: FakeClock, sink: RecordingSink
+    dingtalk: CallbackSender, clock: FakeClock, sink: RecordingSink, emulator: DingTalkEmulator
 ):
-    [result] = await dingtalk.post(payload("one_to_one_text.json"), timestamp_ms=ms(clock))
+    body = payload("one_to_one_text.json")
+    body["sessionWebhook"] = emulator.session_webhook("7b1f0c2e9a4d4e6f8c3b5a7d9e1f2a3b")  # our oapi host here
+
+    [result] = await dingtalk.post(body, timestamp_ms=ms(clock))
 
     assert (result.status, result.body) == (200, "")
     [event] = sink.events
@@ -36,7 +47,7 @@ async def test_a_signed_one_to_one_message_reaches_the_sink(
     assert event.reply_token is not None
     hook = session.decode(event.reply_token)
     assert hook is not None
-    assert hook.url == "https://oapi.dingtalk.com/robot/sendBySession?session=7b1f0c2e9a4d4e6f8c3b5a7d9e1f2a3b"
+    assert hook.url == emulator.session_webhook("7b1f0c2e9a4d4e6f8c3b5a7d9e1f2a3b")
     assert hook.expires_at == datetime(2026, 3, 2, 2, 30, tzinfo=UTC)
 
 
@@ -74,6 +85,73 @@ async def test_a_duplicate_delivery_reaches_the_sink_with_the_same_dedupe_key(
     # The sink sees every delivery with one dedupe key; taking effect once is its job.
     assert len(sink.events) == 3
     assert len({e.dedupe_key for e in sink.events}) == 1
+
+
+async def test_a_body_for_another_robot_is_refused(dingtalk: CallbackSender, clock: FakeClock, sink: RecordingSink):
+    # The signature covers the timestamp only: a captured (timestamp, sign) pair signs any
+    # body for an hour.  A body naming another robot is refused, and nothing is stored.
+    body = payload("one_to_one_text.json")
+    body["robotCode"] = "dingANOTHERrobot99"
+
+    [result] = await dingtalk.post(body, timestamp_ms=ms(clock))
+
+    assert (result.status, result.body) == (403, "")
+    assert sink.events == []
+
+
+async def test_a_body_without_a_robot_code_is_refused(dingtalk: CallbackSender, clock: FakeClock, sink: RecordingSink):
+    body = payload("one_to_one_text.json")
+    del body["robotCode"]
+
+    [result] = await dingtalk.post(body, timestamp_ms=ms(clock))
+
+    assert result.status == 403
+    assert sink.events == []
+
+
+async def test_a_session_webhook_on_another_host_is_not_kept_as_reply_token(
+    dingtalk: CallbackSender, clock: FakeClock, sink: RecordingSink, emulator: DingTalkEmulator
+):
+    body = payload("one_to_one_text.json")
+    body["sessionWebhook"] = "https://collector.example.net/robot/sendBySession?session=7b1f0c2e"
+
+    [result] = await dingtalk.post(body, timestamp_ms=ms(clock))
+
+    # The message itself is ours and is taken; its answer goes through the API.
+    assert result.status == 200
+    [event] = sink.events
+    assert event.text == "评分 城关镇 3.5"
+    assert event.reply_token is None
+
+
+def test_a_recorded_message_keeps_its_session_webhook_under_the_default_oapi_host():
+    expected = Expected.of(ROBOT_CODE, DINGTALK_OAPI_BASE)
+
+    event = robot_event(payload("one_to_one_text.json"), expected)
+
+    assert event is not None
+    assert event.reply_token is not None
+    hook = session.decode(event.reply_token)
+    assert hook is not None
+    assert hook.url == "https://oapi.dingtalk.com/robot/sendBySession?session=7b1f0c2e9a4d4e6f8c3b5a7d9e1f2a3b"
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://oapi.dingtalk.com/robot/sendBySession?session=x", True),
+        ("https://OAPI.dingtalk.com:443/robot/sendBySession?session=x", True),
+        ("http://oapi.dingtalk.com/robot/sendBySession?session=x", False),
+        ("https://oapi.dingtalk.com:8443/robot/sendBySession?session=x", False),
+        ("https://oapi.dingtalk.com.example.net/robot/sendBySession?session=x", False),
+        ("https://user@evil.example/robot/sendBySession?session=x", False),
+        ("https://oapi.dingtalk.com@evil.example/robot/sendBySession?session=x", False),
+        ("dtmd://oapi.dingtalk.com/robot", False),
+        ("https://[::1/robot", False),
+    ],
+)
+def test_only_the_oapi_host_may_take_an_answer(url: str, allowed: bool):
+    assert Expected.of(ROBOT_CODE, DINGTALK_OAPI_BASE).allows_session_webhook(url) is allowed
 
 
 async def test_a_forged_signature_is_refused(dingtalk: CallbackSender, clock: FakeClock, sink: RecordingSink):
@@ -227,3 +305,69 @@ async def test_a_sink_failure_is_a_503_so_dingtalk_may_retry(
     [result] = await dingtalk.post(payload("one_to_one_text.json"), timestamp_ms=ms(clock))
 
     assert result.status == 503
+
+
+async def test_a_body_arriving_in_two_tcp_segments_is_read_whole(
+    adapter: DingTalkAdapter, clock: FakeClock, sink: RecordingSink
+):
+    # Regression: the route read the body with one content.read(limit + 1), which
+    # answers with what has arrived so far: a signed body whose second TCP segment
+    # came a moment later was refused with 400 and the message lost.
+    reading = asyncio.Event()
+
+    @web.middleware
+    async def started(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        reading.set()  # the route runs from here on without yielding until it waits for the body
+        return await handler(request)
+
+    app = web.Application(middlewares=[started])
+    app.add_routes(adapter.routes())
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    body = json.dumps(payload("one_to_one_text.json"), ensure_ascii=False).encode()
+    cut = body.index("城关镇".encode()) + 1  # inside a character: only the whole body decodes
+    timestamp = str(ms(clock))
+    head = (
+        f"POST {CALLBACK_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"timestamp: {timestamp}\r\nsign: {dingtalk_sign(timestamp, APP_SECRET)}\r\n"
+        f"Content-Type: application/json; charset=utf-8\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        async with asyncio.timeout(WAIT):
+            writer.write(head + body[:cut])
+            await writer.drain()
+            await reading.wait()  # the route has the headers and the first segment
+            writer.write(body[cut:])
+            await writer.drain()
+            status_line = await reader.readline()
+    finally:
+        writer.close()
+        await writer.wait_closed()
+        await runner.cleanup()
+
+    assert status_line == b"HTTP/1.1 200 OK\r\n"
+    [event] = sink.events
+    assert event.text == "评分 城关镇 3.5"
+
+
+async def test_an_oversized_body_without_a_length_is_refused_once_past_the_cap(
+    clock: FakeClock, sink: RecordingSink, http: aiohttp.ClientSession, bot_url: str
+):
+    timestamp = str(ms(clock))
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(3):  # chunked: no Content-Length to refuse up front
+            yield b" " * (c.CALLBACK_MAX_BODY_BYTES // 2)
+        yield b"{}"
+
+    async with http.post(
+        bot_url, headers={"timestamp": timestamp, "sign": dingtalk_sign(timestamp, APP_SECRET)}, data=chunks()
+    ) as resp:
+        assert resp.status == 413
+    assert sink.events == []

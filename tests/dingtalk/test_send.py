@@ -217,7 +217,13 @@ async def test_a_card_goes_out_as_an_action_card_with_command_links_and_the_comm
     text = param["text"]
     assert "社会治安综合治理" in text
     assert "已评：11/58" in text
-    assert COMMANDS_PREFIX + "5 分（5）；4 分（4）；3.5 分（3.5）" in text
+    # Every command is tappable in the body too, by the same link as its button.
+    assert text.endswith(
+        COMMANDS_PREFIX + "[5 分（5）](dtmd://dingtalkclient/sendMessage?content=5)；"
+        "[4 分（4）](dtmd://dingtalkclient/sendMessage?content=4)；"
+        "[3.5 分（3.5）](dtmd://dingtalkclient/sendMessage?content=3.5)"
+    )
+    assert all(f"]({u})" in text for u in urls)
 
 
 async def test_a_one_button_card_uses_the_single_button_action_card(
@@ -262,7 +268,7 @@ async def test_markdown_gets_a_title_from_its_first_line(adapter: DingTalkAdapte
     [sent] = emulator.one_to_one
     assert sent.msg_key == "sampleMarkdown"
     assert sent.param["title"] == "本周排名"
-    assert sent.param["text"] == "## **本周排名**\n\n1. 城关镇\n\n2. 东湖区"
+    assert sent.param["text"] == "## **本周排名**\n\n1．城关镇\n\n2．东湖区"
 
 
 async def test_a_reply_to_a_group_conversation_goes_to_the_group(adapter: DingTalkAdapter, emulator: DingTalkEmulator):
@@ -319,10 +325,68 @@ async def test_a_refused_session_webhook_falls_back_to_the_api(
     assert len(emulator.one_to_one) == 1
 
 
+async def test_a_session_webhook_on_another_host_is_never_posted_to(
+    adapter: DingTalkAdapter, emulator: DingTalkEmulator, clock: FakeClock
+):
+    # The same emulator under another host name: reachable, but not SCOREBOT_DINGTALK_OAPI_BASE.
+    elsewhere = emulator.session_webhook("s-forged").replace("127.0.0.1", "localhost")
+    token = encode(elsewhere, ms(clock) + 60_000)
+
+    await adapter.send(to_zhang(Text(content="已记录"), reply_token=token))
+
+    assert emulator.session_posts == []
+    assert [m.param["content"] for m in emulator.one_to_one] == ["已记录"]
+
+
 async def test_a_damaged_reply_token_is_ignored(adapter: DingTalkAdapter, emulator: DingTalkEmulator):
     await adapter.send(to_zhang(Text(content="已记录"), reply_token="rc_from_another_platform"))
 
     assert len(emulator.one_to_one) == 1
+
+
+@pytest.mark.parametrize(
+    ("msg_key", "param", "says"),
+    [
+        ("sampleTxt", {"content": "已记录"}, "msgKey 'sampleTxt' 不存在"),
+        ("sampleText", ["已记录"], "msgParam 应为 JSON 对象"),
+        ("sampleMarkdown", {"text": "已记录"}, "msgParam 有误：缺少 title"),
+        (
+            "sampleActionCard",
+            {
+                "title": "评分",
+                "text": "x",
+                "singleTitle": "提交",
+                "singleUrl": "dtmd://dingtalkclient/sendMessage?content=x",
+            },
+            "msgParam 有误：缺少 singleURL；sampleActionCard 不认识 singleUrl",
+        ),
+        (
+            "sampleActionCard3",
+            {
+                "title": "评分",
+                "text": "x",
+                "actionTitle1": "5",
+                "actionURL1": "u",
+                "actionTitle2": "4",
+                "actionURL2": "u",
+            },
+            "msgParam 有误：缺少 actionTitle3、actionURL3",
+        ),
+        ("sampleImageMsg", {"photoURL": ""}, "msgParam 有误：photoURL 应为非空字符串"),
+        ("sampleFile", {"mediaId": "@lAD", "fileName": "排名.xlsx", "fileType": 1}, "fileType 应为非空字符串"),
+    ],
+)
+async def test_the_emulator_refuses_a_template_dingtalk_would_refuse(
+    adapter: DingTalkAdapter, emulator: DingTalkEmulator, msg_key: str, param: object, says: str
+):
+    # So a renderer sending a wrong msgKey or msgParam fails the tests instead of passing them.
+    with pytest.raises(PlatformError) as caught:
+        await adapter.client.send_to_users(["ZhangWei"], msg_key, param)  # type: ignore[arg-type]
+
+    assert caught.value.errcode == "InvalidParameter"
+    assert says in caught.value.errmsg
+    assert emulator.one_to_one == []
+    assert emulator.refused_messages == [f"{msg_key}: {caught.value.errmsg}"]
 
 
 async def test_a_message_for_another_platform_is_refused(adapter: DingTalkAdapter):

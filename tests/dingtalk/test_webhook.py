@@ -76,7 +76,7 @@ async def test_text_markdown_and_cards_go_to_the_leaders_webhook_signed(
     bodies = [p.body for p in emulator.webhook_posts]
     assert [p.access_token for p in emulator.webhook_posts] == [WEBHOOK_TOKEN] * 3
     assert bodies[0] == {"msgtype": "text", "text": {"content": "本周评分已截止"}}
-    assert bodies[1] == {"msgtype": "markdown", "markdown": {"title": "本周排名", "text": "**本周排名**\n\n1. 城关镇"}}
+    assert bodies[1] == {"msgtype": "markdown", "markdown": {"title": "本周排名", "text": "**本周排名**\n\n1．城关镇"}}
     # A custom robot only posts: no buttons, no commands it could never hear.
     assert bodies[2]["msgtype"] == "markdown"
     assert "第一：城关镇" in bodies[2]["markdown"]["text"]

@@ -6,11 +6,13 @@ tokens (expiring them on demand), takes media uploads on the old API
 robot message, group message, custom robot post and session webhook post,
 answers with queued errors, and checks what DingTalk checks: the access
 token (header, or query on the old API), the robot code, at most 20
-userIds a call, the upload size limits, that an image or file message
+userIds a call, the msgKey and the fields its msgParam takes, the upload size limits, that an image or file message
 names a media id it issued, a custom robot's signature and its
 20-a-minute limit (by the signed timestamps, so a fake clock drives it).
 It also plays the Stream gateway: ``connections/open`` hands out a
-loopback websocket that pushes queued frames and records the SDK's acks.
+loopback websocket that pushes queued frames and records the SDK's acks;
+``drop_connection`` ends a connection (after its frames are acked) the
+way DingTalk does, so the next frames go out on the SDK's next one.
 A call it does not know is recorded in ``unexpected`` (the fixture fails
 the test on it).  ``CallbackSender`` posts signed robot callbacks to the
 bot the way DingTalk does, retries included.
@@ -24,10 +26,12 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -40,10 +44,62 @@ UPLOAD_MAX_BYTES = {"image": 20 * 1024 * 1024, "file": 20 * 1024 * 1024}  # per 
 REQUEST_MAX_BYTES = 32 * 1024 * 1024
 
 
+# What each robot message template (msgKey) takes in msgParam, every field a non-empty string
+# (help.dingtalk.io robot-message-type).  sampleActionCard2..5 carry N vertical buttons;
+# sampleActionCard6 two side by side, spelled buttonTitleN/buttonUrlN: UNCONFIRMED, the
+# docs' copies differ (the bot does not send it).  A field missing or unknown is refused:
+# DingTalk would drop an unknown one silently, and a button without its URL is dead.
+MSG_PARAMS: dict[str, frozenset[str]] = {
+    "sampleText": frozenset({"content"}),
+    "sampleMarkdown": frozenset({"title", "text"}),
+    "sampleActionCard": frozenset({"title", "text", "singleTitle", "singleURL"}),
+    **{
+        f"sampleActionCard{n}": frozenset(
+            {
+                "title",
+                "text",
+                *(f"actionTitle{i}" for i in range(1, n + 1)),
+                *(f"actionURL{i}" for i in range(1, n + 1)),
+            }
+        )
+        for n in range(2, 6)
+    },
+    "sampleActionCard6": frozenset({"title", "text", "buttonTitle1", "buttonUrl1", "buttonTitle2", "buttonUrl2"}),
+    "sampleImageMsg": frozenset({"photoURL"}),
+    "sampleFile": frozenset({"mediaId", "fileName", "fileType"}),
+}
+
+
+def msg_param_problem(msg_key: str, param: Any) -> str | None:
+    """Why DingTalk would refuse this msgKey and msgParam; None when it takes them."""
+    wanted = MSG_PARAMS.get(msg_key)
+    if wanted is None:
+        return f"msgKey {msg_key!r} 不存在"
+    if not isinstance(param, dict):
+        return "msgParam 应为 JSON 对象"
+    missing = sorted(wanted - set(param))
+    unknown = sorted(set(param) - wanted)
+    empty = sorted(k for k in wanted & set(param) if not isinstance(param[k], str) or not param[k])
+    problems = [
+        *([f"缺少 {'、'.join(missing)}"] if missing else []),
+        *([f"{msg_key} 不认识 {'、'.join(unknown)}"] if unknown else []),
+        *([f"{'、'.join(empty)} 应为非空字符串"] if empty else []),
+    ]
+    return "msgParam 有误：" + "；".join(problems) if problems else None
+
+
 def dingtalk_sign(timestamp_ms: str, secret: str) -> str:
     """DingTalk's signature, written out here independently of the bot's signer."""
     digest = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
     return base64.b64encode(digest).decode()
+
+
+@dataclass(frozen=True)
+class _Drop:
+    """In the frame queue: end this connection here (``close``: the server closes, going away;
+    ``disconnect``: DingTalk's SYSTEM ``disconnect`` frame, after which the client closes)."""
+
+    how: str
 
 
 @dataclass
@@ -99,12 +155,14 @@ class DingTalkEmulator:
     uploads: list[MediaUpload] = field(default_factory=list)
     one_to_one: list[RobotMessage] = field(default_factory=list)
     group_messages: list[RobotMessage] = field(default_factory=list)
+    refused_messages: list[str] = field(default_factory=list)
     webhook_posts: list[WebhookPost] = field(default_factory=list)
     webhook_refusals: list[int] = field(default_factory=list)
     session_posts: list[SessionPost] = field(default_factory=list)
     expired_sessions: set[str] = field(default_factory=set)
-    stream_frames: deque[dict[str, Any]] = field(default_factory=deque)
+    stream_frames: deque[dict[str, Any] | _Drop] = field(default_factory=deque)
     stream_acks: list[dict[str, Any]] = field(default_factory=list)
+    stream_tickets: list[str] = field(default_factory=list)
     stream_opens: int = 0
     unexpected: list[str] = field(default_factory=list)
     url: str = ""
@@ -139,6 +197,11 @@ class DingTalkEmulator:
     def push_frame(self, frame: dict[str, Any]) -> None:
         """Queue a Stream frame; the next (or current) connection sends it."""
         self.stream_frames.append(frame)
+
+    def drop_connection(self, how: str = "close") -> None:
+        """End the connection once the frames queued so far are acked; later frames wait for the next."""
+        assert how in ("close", "disconnect"), how
+        self.stream_frames.append(_Drop(how))
 
     async def wait_for_ack(self, count: int = 1) -> list[dict[str, Any]]:
         """Wait until ``count`` acks arrived (bound it with ``asyncio.timeout`` in the test)."""
@@ -216,10 +279,20 @@ class DingTalkEmulator:
             return self._api_error(400, "robot.notExist", "机器人不存在")
         if not isinstance(body.get("msgParam"), str):
             return self._api_error(400, "InvalidParameter", "msgParam 应为 JSON 字符串")
+        try:
+            param = json.loads(body["msgParam"])
+        except ValueError:
+            return self._api_error(400, "InvalidParameter", "msgParam 不是 JSON")
+        msg_key = str(body.get("msgKey", ""))
+        problem = msg_param_problem(msg_key, param)
+        if problem is not None:
+            # Codes UNCONFIRMED: DingTalk answers a bad template with a 400 and a message.
+            self.refused_messages.append(f"{msg_key}: {problem}")
+            return self._api_error(400, "InvalidParameter", problem)
         message = RobotMessage(
             robot_code=body["robotCode"],
-            msg_key=body.get("msgKey", ""),
-            param=json.loads(body["msgParam"]),
+            msg_key=msg_key,
+            param=param,
             user_ids=list(body.get("userIds") or []),
             conversation_id=body.get("openConversationId"),
         )
@@ -344,22 +417,52 @@ class DingTalkEmulator:
         if body.get("clientId") != self.app_key or body.get("clientSecret") != self.app_secret:
             return self._api_error(401, "authFailed", "鉴权失败")
         ws_url = self.url.replace("http://", "ws://") + "/gateway"
-        return web.json_response({"endpoint": ws_url, "ticket": f"ticket-{next(self._ids)}"})
+        ticket = f"SEKRIT-stream-ticket-{next(self._ids)}"
+        self.stream_tickets.append(ticket)
+        return web.json_response({"endpoint": ws_url, "ticket": ticket})
 
     async def _stream_socket(self, request: web.Request) -> web.WebSocketResponse:
+        if request.query.get("ticket") not in self.stream_tickets:
+            raise web.HTTPUnauthorized()
         ws = web.WebSocketResponse()
         await ws.prepare(request)
+        acked_before, sent = len(self.stream_acks), 0
         while self.stream_frames:
-            await ws.send_str(json.dumps(self.stream_frames.popleft(), ensure_ascii=False))
-        async for message in ws:
-            if message.type is aiohttp.WSMsgType.TEXT:
-                self.stream_acks.append(json.loads(message.data))
-                self._acked.set()
+            frame = self.stream_frames.popleft()
+            if isinstance(frame, _Drop):
+                await self._read_acks(ws, until=acked_before + sent)
+                if frame.how == "close":
+                    await ws.close(code=aiohttp.WSCloseCode.GOING_AWAY)
+                    return ws
+                await ws.send_str(json.dumps(_disconnect_frame(next(self._ids))))
+                break
+            await ws.send_str(json.dumps(frame, ensure_ascii=False))
+            sent += 1
+        await self._read_acks(ws)
         return ws
+
+    async def _read_acks(self, ws: web.WebSocketResponse, *, until: int | None = None) -> None:
+        """Record the SDK's acks until ``until`` acks are in (or the socket closes)."""
+        while until is None or len(self.stream_acks) < until:
+            message = await ws.receive()
+            if message.type is not aiohttp.WSMsgType.TEXT:
+                return
+            self.stream_acks.append(json.loads(message.data))
+            self._acked.set()
 
     async def _unknown(self, request: web.Request) -> web.Response:
         self.unexpected.append(f"{request.method} {request.path}")
         return web.Response(status=404)
+
+
+def _disconnect_frame(n: int) -> dict[str, Any]:
+    """DingTalk's SYSTEM frame asking the client to reconnect (the gateway is going away)."""
+    return {
+        "specVersion": "1.0",
+        "type": "SYSTEM",
+        "headers": {"topic": "disconnect", "messageId": f"disconnect-{n}", "contentType": "application/json"},
+        "data": json.dumps({"reason": "gateway restarting"}),
+    }
 
 
 @dataclass(frozen=True)
@@ -415,11 +518,12 @@ def robot_message(
     created_ms: int,
     conversation_id: str | None = None,
     session_webhook: str | None = None,
-    robot_code: str = "",
+    robot_code: str,
 ) -> dict[str, Any]:
     """A robot message body as DingTalk sends it (HTTP body or Stream data), for dialogue drivers.
 
-    One-to-one unless ``conversation_id`` names a group.  A tap on one of the
+    One-to-one unless ``conversation_id`` names a group.  ``robot_code`` is the robot
+    it is for: the bot refuses one that is not its own.  A tap on one of the
     bot's link buttons arrives exactly like this, with the button's key as text.
     """
     body: dict[str, Any] = {
@@ -441,8 +545,30 @@ def robot_message(
     return body
 
 
+# A markdown link: [shown text](url); the shown text holds no square brackets.
+_MARKDOWN_LINK = re.compile(r"\[([^\[\]]*)\]\(([^()\s]*)\)")
+SEND_MESSAGE_PREFIX = "dtmd://dingtalkclient/sendMessage?content="
+
+
+def markdown_links(text: str) -> list[tuple[str, str]]:
+    """(shown text, URL) of each markdown link in ``text``, in order."""
+    return [(m[1], m[2]) for m in _MARKDOWN_LINK.finditer(text)]
+
+
+def sent_by_link(url: str) -> str:
+    """What a tap on a ``dtmd://dingtalkclient/sendMessage`` link sends into the chat."""
+    assert url.startswith(SEND_MESSAGE_PREFIX), url
+    [content] = parse_qs(urlsplit(url).query, keep_blank_values=True)["content"]
+    return content
+
+
+def unlinked(text: str) -> str:
+    """Markdown as the person reads it: each link is its shown text."""
+    return _MARKDOWN_LINK.sub(r"\1", text)
+
+
 def shown(message: RobotMessage) -> str:
-    """A robot message as the person reads it: text, or title, body and [buttons]."""
+    """A robot message as the person reads it: text, or title, body (links as their text) and [buttons]."""
     param = message.param
     if message.msg_key == "sampleText":
         return str(param.get("content", ""))
@@ -450,7 +576,7 @@ def shown(message: RobotMessage) -> str:
         return "[图片]"
     if message.msg_key == "sampleFile":
         return f"[文件 {param.get('fileName', '')}]"
-    lines = [str(param.get("text", ""))]
+    lines = [unlinked(str(param.get("text", "")))]
     buttons = [str(v) for k, v in sorted(param.items()) if k.startswith("actionTitle") or k == "singleTitle"]
     if buttons:
         lines.append(" ".join(f"[{b}]" for b in buttons))

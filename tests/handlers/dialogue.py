@@ -38,7 +38,6 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -48,6 +47,7 @@ from bot.app import CLOCK, EVENTS, OUTBOX, SESSIONS, create_app
 from bot.dingtalk import CALLBACK_PATH as DINGTALK_CALLBACK
 from bot.dingtalk import constants as dingtalk_constants
 from bot.dingtalk.render import COMMANDS_PREFIX as DINGTALK_COMMANDS
+from bot.dingtalk.render import LIST_NUMBER_STOP as DINGTALK_LIST_NUMBER_STOP
 from bot.settings import Settings
 from bot.wecom import CALLBACK_PATH as WECOM_CALLBACK
 from bot.wecom.render import MORE_COMMANDS_PREFIX as WECOM_MORE_COMMANDS
@@ -453,6 +453,9 @@ class WeComChat(Chat):
         return _card(m[1], description, [], rest, typed)
 
 
+_DINGTALK_NUMBERED = re.compile(rf"^( {{0,3}}\d{{1,9}}){DINGTALK_LIST_NUMBER_STOP}")
+
+
 class DingTalkChat(Chat):
     name = "dingtalk"
     APP_KEY = "dingk3y5c0reb0tapp"
@@ -494,8 +497,8 @@ class DingTalkChat(Chat):
     async def _post_tap(self, user: str, key: str) -> None:
         card = self.person(user).card
         assert card is not None, f"{user} has no card to tap"
-        # A link button sends its command into the chat as the user; a command only
-        # listed in the body (more than DingTalk's link buttons) the user types.
+        # A link (a button, or the body's list of every command) sends its command into
+        # the chat as the user; a command listed without a link the user types.
         assert key in card["links"] or key in card["typed"], f"no button {key!r} on {user}'s last card: {card}"
         await self._post_text(user, card["links"].get(key, key), f"m{next(_IDS)}")
 
@@ -514,28 +517,36 @@ class DingTalkChat(Chat):
         if message.msg_key == "sampleText":
             return {"kind": "text", "text": shown}
         # DingTalk markdown puts each line in its own paragraph: one line each again.
-        lines = message.param["text"].split("\n\n")
+        # A leading "1．" is how the renderer keeps "1. " from becoming a markdown list
+        # (which would renumber tied ranks): normalised, it reads "1. " as typed.
+        lines = [_DINGTALK_NUMBERED.sub(r"\1. ", line) for line in message.param["text"].split("\n\n")]
         m = re.fullmatch(r"#### \*\*(.+)\*\*", lines[0])
         if m is None:
             return {"kind": "markdown", "text": "\n".join(lines)}
         # A card: "#### **title**", "> description", rows and lines, then its buttons
-        # listed as text commands (all of them; the first few are link buttons too).
-        # Normalised: the list reads as the buttons; the link buttons must be among them.
-        listed = (
-            listed_commands(lines.pop().removeprefix(DINGTALK_COMMANDS))
-            if lines[-1].startswith(DINGTALK_COMMANDS)
-            else []
-        )
+        # listed as commands (all of them; the first few are link buttons too), each a
+        # link that sends the command it shows.  Normalised: the list reads as the
+        # buttons; the link buttons must be among them.
+        listed: list[dict[str, str]] = []
         links = {}
+        if lines[-1].startswith(DINGTALK_COMMANDS):
+            commands = lines.pop().removeprefix(DINGTALK_COMMANDS)
+            for label, url in dingtalk_emulator.markdown_links(commands):
+                [button] = listed_commands(label)
+                assert dingtalk_emulator.sent_by_link(url) == button["key"], (label, url)
+                listed.append(button)
+                links[button["key"]] = button["key"]
+            assert dingtalk_emulator.unlinked(commands) == "；".join(f"{b['text']}（{b['key']}）" for b in listed)
+        buttons = {}
         for k, v in message.param.items():
             if k.startswith("actionURL") or k == "singleURL":
-                [content] = parse_qs(urlsplit(v).query)["content"]
-                links[content] = content
-        assert len(links) <= dingtalk_constants.APP_CARD_MAX_BUTTONS
-        assert set(links) <= {b["key"] for b in listed}, (links, listed)
-        assert all(f"[{b['text']}]" in shown for b in listed if b["key"] in links), shown
+                content = dingtalk_emulator.sent_by_link(v)
+                buttons[content] = content
+        assert len(buttons) <= dingtalk_constants.APP_CARD_MAX_BUTTONS
+        assert set(buttons) <= {b["key"] for b in listed}, (buttons, listed)
+        assert all(f"[{b['text']}]" in shown for b in listed if b["key"] in buttons), shown
         if listed:
-            person.card = {"links": links, "typed": {b["key"] for b in listed}}
+            person.card = {"links": links, "typed": {b["key"] for b in listed} - set(links)}
         description = lines[1].removeprefix("> ") if len(lines) > 1 and lines[1].startswith("> ") else ""
         rest = lines[2:] if description else lines[1:]
         return _card(m[1], description, [], rest, listed)
