@@ -32,25 +32,38 @@ class Walk:
 
 @dataclass(frozen=True, slots=True)
 class Score:
-    """A bare number on the walk: ``3.5 演练未按期``."""
+    """A bare number on the walk: ``3.5 演练未按期``.
+
+    ``at`` (on this and the other walk steps) is the unit of the card whose
+    button sent it (``3.5 @市委组织部``): a tap on an older card, still live
+    on messengers that post a new card for every unit, is then refused
+    instead of scoring whichever unit the walk has reached.
+    """
 
     value: Decimal
     reason: str = ""
+    at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class FullMarks:
     """满分 on the walk."""
 
+    at: str | None = None
+
 
 @dataclass(frozen=True, slots=True)
 class Skip:
     """跳过: leave this unit for later."""
 
+    at: str | None = None
+
 
 @dataclass(frozen=True, slots=True)
 class Previous:
     """上一个: back to the unit before."""
+
+    at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, time, timedelta
 from decimal import Decimal
 
@@ -145,7 +146,20 @@ def parse_command(text: str, *, case_codes: frozenset[str] = frozenset({"D9"})) 
 # --- one line -----------------------------------------------------------------------------
 
 
+#: A walk card's button names its unit after an "@": ``满分 @市委组织部``, ``3.5 @市委组织部``.
+_AT_UNIT = re.compile(r"(.*\S)\s+@\s*([^@\s][^@]*)")
+
+
 def _single(line: str, case_codes: frozenset[str]) -> Command:
+    at = _AT_UNIT.fullmatch(line)
+    if at is not None:
+        try:
+            step = _single(at.group(1), case_codes)
+        except DomainError:
+            step = None
+        if isinstance(step, Score | FullMarks | Skip | Previous):
+            return replace(step, at=at.group(2).strip())
+        # Otherwise the "@" is part of what was typed (a reason): read the line whole.
     key = line.lower() if line.isascii() else line
     if key in _KEYWORDS:
         return _KEYWORDS[key]

@@ -31,7 +31,7 @@ from handlers.views import walk_card
 from scoring_core.assignments import Assignment, assignment, assignments, item_text
 from scoring_core.entries import ScoreEntry
 from scoring_core.errors import DomainError, InputRejected, Problem
-from scoring_core.names import Candidates, Exact, NameIndex
+from scoring_core.names import Candidates, Exact, NameIndex, normalise
 from scoring_core.points import fmt
 from scoring_core.rules import check_score
 from scoring_core.standing import spread_flags
@@ -180,6 +180,11 @@ async def on_walk(
     a = _assignment(ctx, caller, state.code)
     position = min(state.position, len(a.units) - 1)
     unit = a.units[position]
+    if not isinstance(cmd, Quit) and cmd.at is not None and normalise(cmd.at) != normalise(unit):
+        # A button of an older card (DingTalk and the sandbox keep every card live).
+        said = f"点的是“{cmd.at[:20]}”的旧卡片，未记录；现在评到{unit}，请在这张卡片上操作"
+        await _move(ctx, caller, info, a, state, position, store, said)
+        return
     if isinstance(cmd, Quit):
         await store.clear(ctx.event.user)
         scored = await _scores(ctx, info, caller, a.part.code)

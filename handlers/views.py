@@ -39,11 +39,12 @@ def walk_card(
     now = "未评" if current is None else fmt(current.value) + (f"（{current.note}）" if current.note else "")
     if len(wording) > MAX_WORDING:
         wording = wording[: MAX_WORDING - 1] + "…"
+    at = f" @{unit}"  # the card's own unit: a tap on an outdated card is refused, not misapplied
     buttons = [
-        Button(text=f"满分 {fmt(part.entry_max)}", key="满分", style=ButtonStyle.PRIMARY),
-        *(Button(text=fmt(v), key=fmt(v)) for v in quick_values(part.entry_max)),
-        Button(text="跳过", key="跳过"),
-        Button(text="上一个", key="上一个"),
+        Button(text=f"满分 {fmt(part.entry_max)}", key="满分" + at, style=ButtonStyle.PRIMARY),
+        *(Button(text=fmt(v), key=fmt(v) + at) for v in quick_values(part.entry_max)),
+        Button(text="跳过", key="跳过" + at),
+        Button(text="上一个", key="上一个" + at),
         Button(text="退出", key="退出"),
     ]
     return Card(

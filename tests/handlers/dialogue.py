@@ -51,6 +51,7 @@ from bot.dingtalk.render import LIST_NUMBER_STOP as DINGTALK_LIST_NUMBER_STOP
 from bot.settings import Settings
 from bot.wecom import CALLBACK_PATH as WECOM_CALLBACK
 from bot.wecom.render import MORE_COMMANDS_PREFIX as WECOM_MORE_COMMANDS
+from handlers.base import Handler
 from handlers.router import make_router
 from storage.models.messaging import OutboxRow, OutboxStatus
 from tests.emulators import dingtalk as dingtalk_emulator
@@ -131,6 +132,7 @@ class Person:
 
     seen: int = 0
     card: dict[str, Any] | None = None  # driver-specific: what a tap needs
+    keys: set[str] = field(default_factory=set)  # every command the last card offers
     views: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -160,8 +162,11 @@ class Chat(ABC):
         return await self.read(user)
 
     async def tap(self, user: str, key: str) -> str:
-        """``user`` taps the button with ``key`` on the last card they got."""
-        await self._post_tap(user, key)
+        """``user`` taps the button with ``key`` on the last card they got.
+
+        A walk card's keys name its unit (``满分 @市委组织部``); ``key`` may leave that off.
+        """
+        await self._post_tap(user, self.button(user, key))
         await self.settle()
         return await self.read(user)
 
@@ -170,6 +175,15 @@ class Chat(ABC):
         views = await self._new_views(user)
         self.person(user).views += views
         return "\n---\n".join(show(v) for v in views)
+
+    def button(self, user: str, key: str) -> str:
+        """The key of the button on ``user``'s last card that ``key`` names."""
+        keys = self.person(user).keys
+        if key in keys:
+            return key
+        found = [k for k in keys if k.startswith(f"{key} @")]
+        assert len(found) == 1, f"no button {key!r} on {user}'s last card: {sorted(keys)}"
+        return found[0]
 
     @property
     def views(self) -> dict[str, list[dict[str, Any]]]:
@@ -185,10 +199,10 @@ class Chat(ABC):
     # --- the bot's life ----------------------------------------------------------
 
     @asynccontextmanager
-    async def running(self, db_url: str, clock: Clock) -> AsyncIterator[Chat]:
+    async def running(self, db_url: str, clock: Clock, *, handler: Handler | None = None) -> AsyncIterator[Chat]:
         """The bot's app on loopback with the scoring router; stops (like a restart) on exit."""
         self.clock = clock
-        app = create_app(self.settings(db_url), clock=clock, handler=make_router())
+        app = create_app(self.settings(db_url), clock=clock, handler=handler or make_router())
         self._client = TestClient(TestServer(app, host="127.0.0.1"))
         await self._client.start_server()
         try:
@@ -295,6 +309,7 @@ class SandboxChat(Chat):
             person.seen = max(person.seen, m["id"])
             if m["view"]["kind"] == "card":
                 person.card = {"delivery": m["id"]}
+                person.keys = {b["key"] for b in m["view"]["buttons"]}
         return [m["view"] for m in messages]
 
 
@@ -428,6 +443,7 @@ class WeComChat(Chat):
                 "buttons": {b["key"] for b in buttons},
                 "typed": {b["key"] for b in typed},
             }
+            person.keys = {b["key"] for b in (*buttons, *typed)}
         title = card["main_title"]
         return _card(
             title["title"],
@@ -448,6 +464,7 @@ class WeComChat(Chat):
         typed = listed_commands(lines.pop().removeprefix(commands)) if lines[-1].startswith(commands) else []
         if typed:
             person.card = {"task_id": None, "buttons": set(), "typed": {b["key"] for b in typed}}
+            person.keys = {b["key"] for b in typed}
         description = lines[1].removeprefix("> ") if len(lines) > 1 and lines[1].startswith("> ") else ""
         rest = lines[2:] if description else lines[1:]
         return _card(m[1], description, [], rest, typed)
@@ -547,6 +564,7 @@ class DingTalkChat(Chat):
         assert all(f"[{b['text']}]" in shown for b in listed if b["key"] in buttons), shown
         if listed:
             person.card = {"links": links, "typed": {b["key"] for b in listed} - set(links)}
+            person.keys = {b["key"] for b in listed}
         description = lines[1].removeprefix("> ") if len(lines) > 1 and lines[1].startswith("> ") else ""
         rest = lines[2:] if description else lines[1:]
         return _card(m[1], description, [], rest, listed)

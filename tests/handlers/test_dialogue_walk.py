@@ -139,3 +139,23 @@ async def test_full_marks_tapped_twice_in_one_second_scores_two_units(db_url: st
         await chat.say(FIRE, "评分 12")
         assert "已记：市委组织部 4" in await chat.tap(FIRE, "满分")
         assert "已记：市委政法委 4" in await chat.tap(FIRE, "满分")
+
+
+async def test_a_tap_on_an_older_card_is_refused_not_given_to_the_current_unit(db_url: str, bot: Bot) -> None:
+    # Regression: DingTalk posts a new card for every unit and the old ones keep working
+    # buttons; a tap on 市委组织部's card recorded its value for whatever unit the walk had reached.
+    async with bot(db_url, Clock()) as chat:
+        await _open(chat)
+        await chat.say(FIRE, "评分 12")
+        old_three = chat.button(FIRE, "3")
+        assert old_three == "3 @市委组织部"
+        assert "单位：市委政法委" in await chat.tap(FIRE, "满分")
+        # On DingTalk a tap sends the button's command as the member's message: the same words typed.
+        card = await chat.say(FIRE, old_three)
+        assert "点的是“市委组织部”的旧卡片，未记录；现在评到市委政法委，请在这张卡片上操作" in card
+        assert "单位：市委政法委" in card
+        assert "当前：未评" in card
+        review = await chat.say(FIRE, "核对 12")
+        assert "1. 市委组织部 4\n2. 市委政法委 未评" in review
+        # The walk goes on where it was.
+        assert "已记：市委政法委 4" in await chat.say(FIRE, "满分")

@@ -70,6 +70,13 @@ D = Decimal
         ("上一个", Previous()),
         ("退出", Quit()),
         (" 退出 \n", Quit()),
+        # a walk card's buttons name their unit (a tap on an older card is then refused)
+        ("满分 @市委组织部", FullMarks(at="市委组织部")),
+        ("3.5 @市委组织部", Score(D("3.5"), at="市委组织部")),
+        ("3.5 演练未按期 @市委组织部", Score(D("3.5"), "演练未按期", at="市委组织部")),
+        ("跳过 ＠市委编办", Skip(at="市委编办")),
+        ("上一个 @市法院", Previous(at="市法院")),
+        ("3.5 已发邮件@张三", Score(D("3.5"), "已发邮件@张三")),  # an @ inside a reason stays there
         ("4", Score(D(4))),
         ("3.5 演练未按期", Score(D("3.5"), "演练未按期")),
         ("３．５分", Score(D("3.5"))),
