@@ -60,6 +60,8 @@ class Button(_Frozen):
 
 
 class Option(_Frozen):
+    """One entry of a card's pick-one list: ``id`` is the text command it stands for."""
+
     id: str
     text: str
 
@@ -79,8 +81,17 @@ class Card(_Frozen):
     fields: tuple[tuple[str, str], ...] = ()
     lines: tuple[str, ...] = ()
     buttons: tuple[Button, ...] = ()
+    #: A pick-one list (candidates, choices): where a platform has one (WeCom's
+    #: vote card) it shows as a list with a submit button; elsewhere, as buttons
+    #: before ``buttons``.  Choosing an option is the same as typing its ``id``.
+    options: tuple[Option, ...] = ()
     # A stable id for the card so a click can update it in place (WeCom task_id).
     card_id: str | None = None
+
+    @property
+    def commands(self) -> tuple[Button, ...]:
+        """Every command the card offers, options first, as buttons (platforms with no lists)."""
+        return (*(Button(text=o.text, key=o.id) for o in self.options), *self.buttons)
 
 
 class Image(_Frozen):

@@ -77,7 +77,18 @@ def make_router(stores: Callable[[AsyncSession], ConversationStore] = SqlConvers
             if state is not None and state.step is Step.REASON and said.strip():
                 await scoring.give_reason(ctx, caller, said.strip(), state, store)
                 return
+            if state is not None and state.step is Step.RESOLVING:
+                await scoring.resolve(ctx, caller, said.strip(), state, store)  # a unit's name
+                return
             raise
+        if state is not None and state.step is Step.RESOLVING:
+            # Anything else drops the waiting message: said, so no score is thought stored.
+            state = Conversation(Step.CHOSEN, state.code)
+            await store.save(event.user, state, ctx.now)
+            if isinstance(command, Quit):
+                await ctx.reply(text("已取消，上一条消息的分数都未保存。"))
+                return
+            await ctx.reply(text("上一条消息还有单位待确认，已放弃，其中的分数都未保存。"))
         if (
             state is not None
             and state.step is Step.REASON

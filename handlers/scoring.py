@@ -8,14 +8,27 @@ transaction back (nothing changed) and answers with its one line.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 
 from bot.events import EventKind
-from bot.messages import Button, ButtonStyle, Card, Message
+from bot.messages import Button, ButtonStyle, Card, Message, Option
 from handlers.base import Context
-from handlers.commands import AllFull, Batch, FullMarks, Previous, Progress, Quit, Review, Score, Skip, Submit, Tasks
+from handlers.commands import (
+    AllFull,
+    Batch,
+    BatchLine,
+    FullMarks,
+    Previous,
+    Progress,
+    Quit,
+    Review,
+    Score,
+    Skip,
+    Submit,
+    Tasks,
+)
 from handlers.common import (
     Caller,
     directory_of,
@@ -39,6 +52,8 @@ from storage.scoring import RoundInfo, ScoreChange, part_status, scores_for_part
 
 #: Most changes listed back after a batch (the rest are counted).
 LISTED = 10
+#: Most candidate units offered for one unclear name (a pick-one list on a phone).
+MAX_CANDIDATES = 20
 
 
 # --- shared ---------------------------------------------------------------------------------
@@ -307,8 +322,21 @@ async def all_full(ctx: Context, caller: Caller, cmd: AllFull, store: Conversati
     await _fill_and_report(ctx, caller, info, a, [], rest_full=True, store=store)
 
 
-async def batch(ctx: Context, caller: Caller, cmd: Batch, state: Conversation | None, store: ConversationStore) -> None:
-    """Many units in one message: every line checked, then all stored, or none."""
+async def batch(
+    ctx: Context,
+    caller: Caller,
+    cmd: Batch,
+    state: Conversation | None,
+    store: ConversationStore,
+    resolved: Mapping[int, str] | None = None,
+) -> None:
+    """Many units in one message: every line checked, then all stored, or none.
+
+    When the only problems are names that fit several units, the scorer is
+    asked which one, one name at a time (``resolved``: the answers so far, by
+    line); the message is stored once every name is clear.
+    """
+    resolved = resolved or {}
     info = await open_round_info(ctx.session)
     code = cmd.code or (state.code if state else None)
     if code is None:
@@ -322,10 +350,12 @@ async def batch(ctx: Context, caller: Caller, cmd: Batch, state: Conversation | 
     problems: list[Problem] = []
     entries: list[ScoreEntry] = []
     seen: dict[str, int] = {}
+    unclear: list[tuple[BatchLine, Candidates]] = []
     for line in cmd.lines:
         where = f"第{line.line}行"
-        found = index.match(line.unit)
+        found = Exact(resolved[line.line]) if line.line in resolved else index.match(line.unit)
         if isinstance(found, Candidates):
+            unclear.append((line, found))
             problems.append(Problem(where, f"“{found.typed}”可能是：{'、'.join(found.names[:6])}，请写全称"))
             continue
         if not isinstance(found, Exact):
@@ -341,9 +371,66 @@ async def batch(ctx: Context, caller: Caller, cmd: Batch, state: Conversation | 
             entries.append(_check(ctx, caller, found.name, code, line.value, line.reason))
         except DomainError as exc:
             problems.append(Problem(where, f"{found.name}：{exc.user_message}"))
+    if unclear and len(unclear) == len(problems):
+        await _ask_which(ctx, cmd, code, unclear, resolved, store)
+        return
     if problems:
         raise InputRejected(f"有 {len(problems)} 行需要改正，这条消息的分数都未保存：", problems)
     await _fill_and_report(ctx, caller, info, a, entries, rest_full=cmd.rest_full, store=store, state=state)
+
+
+async def _ask_which(
+    ctx: Context,
+    cmd: Batch,
+    code: str,
+    unclear: list[tuple[BatchLine, Candidates]],
+    resolved: Mapping[int, str],
+    store: ConversationStore,
+) -> None:
+    """Which unit a name meant: a pick-one card; the batch waits in the conversation."""
+    line, found = unclear[0]
+    waiting = Conversation(
+        Step.RESOLVING,
+        code,
+        pending_lines=tuple((x.line, x.unit, x.value, x.reason) for x in cmd.lines),
+        pending_rest_full=cmd.rest_full,
+        resolved=tuple(sorted(resolved.items())),
+    )
+    await store.save(ctx.event.user, waiting, ctx.now)
+    said = " ".join(part for part in (line.unit, fmt(line.value), line.reason) if part)
+    more = f"（还有 {len(unclear) - 1} 处要确认）" if len(unclear) > 1 else ""
+    await ctx.reply(
+        Card(
+            title=f"“{found.typed}”是哪个单位？",
+            description=f"第{line.line}行：{said}"[:60],
+            lines=(f"选定后这条消息的分数一起保存{more}；发“取消”放弃（尚未保存）",),
+            options=tuple(Option(id=name, text=name) for name in found.names[:MAX_CANDIDATES]),
+            buttons=(Button(text="取消", key="取消"),),
+        )
+    )
+
+
+async def resolve(ctx: Context, caller: Caller, said: str, state: Conversation, store: ConversationStore) -> None:
+    """The answer to "which unit?": the chosen name, then the batch again with it."""
+    a = _assignment(ctx, caller, state.code)
+    index = NameIndex.build((u.name, u.names) for u in directory_of(ctx).units if u.name in set(a.units))
+    resolved = dict(state.resolved)
+    unclear = [
+        (n, found)
+        for n, unit, _, _ in state.pending_lines
+        if n not in resolved and isinstance(found := index.match(unit), Candidates)
+    ]
+    if not unclear:  # stale state (the directory changed): nothing to ask any more
+        await store.save(ctx.event.user, Conversation(Step.CHOSEN, state.code), ctx.now)
+        await ctx.reply(text("没有待确认的单位了，请重新发送要评的分数。"))
+        return
+    line, candidates = unclear[0]
+    pick = index.match(said)
+    if not isinstance(pick, Exact) or pick.name not in candidates.names:
+        raise DomainError(f"请从这几个单位中选一个：{'、'.join(candidates.names[:MAX_CANDIDATES])}；发“取消”放弃")
+    resolved[line] = pick.name
+    lines = tuple(BatchLine(n, unit, value, reason) for n, unit, value, reason in state.pending_lines)
+    await batch(ctx, caller, Batch(lines, state.code, state.pending_rest_full), None, store, resolved)
 
 
 async def _fill_and_report(

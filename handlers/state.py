@@ -34,6 +34,8 @@ class Step(StrEnum):
     REASON = "reason"
     #: a part was chosen (全部满分, a batch): later lines without a header mean it
     CHOSEN = "chosen"
+    #: a batch named a unit ambiguously: asking which one, nothing stored yet
+    RESOLVING = "resolving"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,11 @@ class Conversation:
     #: REASON: the unit and value waiting for a reason
     pending_unit: str | None = None
     pending_value: Decimal | None = None
+    #: RESOLVING: the batch waiting (line, unit as typed, value, reason), its 全部满分,
+    #: and the names chosen so far (line → unit)
+    pending_lines: tuple[tuple[int, str, Decimal, str], ...] = ()
+    pending_rest_full: bool = False
+    resolved: tuple[tuple[int, str], ...] = ()
 
     def at(self, position: int) -> Conversation:
         return replace(self, step=Step.WALKING, position=position, pending_unit=None, pending_value=None)
@@ -56,6 +63,10 @@ class Conversation:
             data["pending_unit"] = self.pending_unit
         if self.pending_value is not None:
             data["pending_value"] = str(self.pending_value)
+        if self.pending_lines:
+            data["pending_lines"] = [[n, unit, str(value), reason] for n, unit, value, reason in self.pending_lines]
+            data["pending_rest_full"] = self.pending_rest_full
+            data["resolved"] = [list(r) for r in self.resolved]
         return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
     @classmethod
@@ -68,6 +79,11 @@ class Conversation:
             position=int(data.get("position", 0)),
             pending_unit=data.get("pending_unit"),
             pending_value=Decimal(value) if value is not None else None,
+            pending_lines=tuple(
+                (int(n), str(unit), Decimal(v), str(reason)) for n, unit, v, reason in data.get("pending_lines", ())
+            ),
+            pending_rest_full=bool(data.get("pending_rest_full", False)),
+            resolved=tuple((int(n), str(unit)) for n, unit in data.get("resolved", ())),
         )
 
 

@@ -128,7 +128,7 @@ def card_markdown(card: Card, audience: Audience) -> str:
         out.append(f"> {card.description}")
     out.extend(f"{k}：{v}" for k, v in card.fields)
     out.extend(card.lines)
-    commands = command_list(card.buttons, audience)
+    commands = command_list(card.commands, audience)
     if commands:
         out.append(commands)
     return paragraphs("\n".join(out))
@@ -144,10 +144,10 @@ def render(message: Text | Markdown | Card, audience: Audience) -> list[Part]:
     title = _clip(message.title, c.CARD_TITLE_MAX_CHARS)
     chunks = split_lines(card_markdown(message, audience), c.MARKDOWN_MAX_BYTES)
     parts = [Part("markdown", chunk, title) for chunk in chunks]
-    if audience is Audience.MEMBER and message.buttons and parts:
+    if audience is Audience.MEMBER and message.commands and parts:
         buttons = tuple(
             (_clip(b.text, c.BUTTON_TITLE_MAX_CHARS), send_message_link(b.key))
-            for b in message.buttons[: c.APP_CARD_MAX_BUTTONS]
+            for b in message.commands[: c.APP_CARD_MAX_BUTTONS]
         )
         parts[-1] = Part("card", parts[-1].text, title, buttons)
     return parts

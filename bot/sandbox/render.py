@@ -26,7 +26,7 @@ def render_message(message: Message) -> dict[str, Any]:
             "description": message.description,
             "fields": [list(f) for f in message.fields],
             "lines": list(message.lines),
-            "buttons": [{"text": b.text, "key": b.key, "style": b.style.value} for b in message.buttons],
+            "buttons": [{"text": b.text, "key": b.key, "style": b.style.value} for b in message.commands],
             "card_id": message.card_id,
         }
     if isinstance(message, Image):

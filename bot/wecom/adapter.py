@@ -225,7 +225,7 @@ class WeComAdapter(Adapter):
     @staticmethod
     def _title_only(card: Card) -> bool:
         """A card that says all in its title: the clicked button, greyed out, can show it."""
-        bare = not (card.description or card.fields or card.lines or card.buttons)
+        bare = not (card.description or card.fields or card.lines or card.commands)
         return bare and len(card.title) <= c.CARD_REPLACE_NAME_MAX_CHARS
 
     def _updates_in_place(self, card: Card) -> bool:

@@ -63,6 +63,10 @@ CARD_KEY_MAX_BYTES: Final = 1024
 CARD_TASK_ID_MAX_BYTES: Final = 128
 CARD_TASK_ID_ALPHABET: Final = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-@")
 CARD_VOTE_MAX_OPTIONS: Final = 20
+# A pick-one list goes as a vote card: its one question, and the submit button's key
+# (the adapter turns a submit into the chosen option's command).
+CHOICE_QUESTION_KEY: Final = "choice"
+CHOICE_SUBMIT_KEY: Final = "choice:submit"
 CARD_SELECT_MAX: Final = 3
 CARD_SELECT_MAX_OPTIONS: Final = 10
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from bot.events import EventKind, InboundEvent, Platform
+from bot.wecom.constants import CHOICE_SUBMIT_KEY
 from bot.wecom.errors import CallbackRejected
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,10 @@ def to_event(root: ET.Element) -> InboundEvent | None:
         # ResponseCode is its own (each click brings a fresh one), so two taps of
         # one button within a second (CreateTime's grain) are two clicks.
         click = f":{response_code}" if response_code else ""
+        chosen = selected_options(root)
+        if key == CHOICE_SUBMIT_KEY and chosen:
+            # A vote card's submit: the chosen option's id is the command it stands for.
+            key = chosen[0]
         return InboundEvent(
             platform=Platform.WECOM,
             user_id=user_id,

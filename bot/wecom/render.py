@@ -4,9 +4,12 @@ Card mapping (decided here, once):
 - a Card with buttons → ``button_interaction``; up to 6 buttons as they are.
   With more than 6, the first 5 stay buttons and the rest are listed in the
   body as text commands (every button key is a command the handlers read as
-  typed text), so nothing is unreachable.  ``vote_interaction`` would fit a
-  pick-one list, but it needs a submit tap and hides the keys' meaning from
-  a text reader; the neutral Card does not say when that trade is worth it.
+  typed text), so nothing is unreachable.
+- a Card's ``options`` (a pick-one list) are buttons too while everything fits
+  six; past that they become a ``vote_interaction`` (a radio list of up to 20
+  and a submit button, whose click the event parser turns into the chosen
+  option's command); the rest, and the card's buttons, are listed as text
+  commands.  One tap beats two, so a short list stays buttons.
 - a Card without buttons → ``text_notice`` when a card URL is configured
   (WeCom requires a link on text_notice), otherwise app markdown.
 - fields → horizontal rows (6 at most; the rest, and any row whose name or
@@ -31,7 +34,7 @@ from typing import Any
 
 from bot.messages import Button as NeutralButton
 from bot.messages import ButtonStyle as NeutralStyle
-from bot.messages import Card
+from bot.messages import Card, Option
 from bot.textsplit import split_lines
 from bot.wecom import cards
 from bot.wecom import constants as c
@@ -86,10 +89,18 @@ def render_card(card: Card, *, card_url: str | None) -> cards.TemplateCard | Non
     if desc is not None and len(desc) > c.CARD_DESC_MAX_CHARS:
         lines, desc = [desc, *lines], None
     lines += card.lines
-    buttons = list(card.buttons)
+    listed: list[Option] = []
     more: list[NeutralButton] = []
-    if len(buttons) > c.CARD_MAX_BUTTONS:
-        buttons, more = buttons[: c.CARD_MAX_BUTTONS - 1], buttons[c.CARD_MAX_BUTTONS - 1 :]
+    if len(card.options) > 1 and len(card.commands) > c.CARD_MAX_BUTTONS:
+        # A pick-one list that does not fit as buttons: a vote card (radio list + submit);
+        # what it cannot hold, and the card's buttons, are listed as text commands.
+        listed = list(card.options[: c.CARD_VOTE_MAX_OPTIONS])
+        buttons = []
+        more = [*(NeutralButton(text=o.text, key=o.id) for o in card.options[len(listed) :]), *card.buttons]
+    else:
+        buttons = list(card.commands)
+        if len(buttons) > c.CARD_MAX_BUTTONS:
+            buttons, more = buttons[: c.CARD_MAX_BUTTONS - 1], buttons[c.CARD_MAX_BUTTONS - 1 :]
     body = _body(lines, more)
     if body is None or len(card.title) > c.CARD_TITLE_MAX_CHARS:
         return None  # it does not fit a template card whole: markdown shows all of it
@@ -98,6 +109,17 @@ def render_card(card: Card, *, card_url: str | None) -> cards.TemplateCard | Non
         "sub_title_text": body or None,
         "horizontal_content_list": rows,
     }
+    if listed:
+        return cards.VoteInteractionCard(
+            task_id=task_id_for(card.card_id),
+            checkbox=cards.Checkbox(
+                question_key=c.CHOICE_QUESTION_KEY,
+                option_list=[cards.CheckboxOption(id=o.id, text=o.text) for o in listed],
+                mode=0,
+            ),
+            submit_button=cards.SubmitButton(text="确定", key=c.CHOICE_SUBMIT_KEY),
+            **common,
+        )
     if buttons:
         return cards.ButtonInteractionCard(
             task_id=task_id_for(card.card_id),
@@ -120,8 +142,9 @@ def card_markdown(card: Card, *, with_commands: bool) -> str:
         out.append(f"> {card.description}")
     out.extend(f"{k}：{v}" for k, v in card.fields)
     out.extend(card.lines)
-    if with_commands and card.buttons:
-        out.append(MORE_COMMANDS_PREFIX.replace("其余", "可") + "；".join(f"{b.text}（{b.key}）" for b in card.buttons))
+    if with_commands and card.commands:
+        listed = "；".join(f"{b.text}（{b.key}）" for b in card.commands)
+        out.append(MORE_COMMANDS_PREFIX.replace("其余", "可") + listed)
     return "\n".join(out)
 
 

@@ -413,14 +413,33 @@ def text_callback(user_id: str, text: str, *, msg_id: str, created: int, corp_id
 
 
 def card_click_callback(
-    user_id: str, key: str, *, task_id: str, response_code: str, created: int, corp_id: str, agent_id: int
+    user_id: str,
+    key: str,
+    *,
+    task_id: str,
+    response_code: str,
+    created: int,
+    corp_id: str,
+    agent_id: int,
+    chosen: tuple[str, str] | None = None,
 ) -> str:
-    """The plaintext XML of a tap on a button_interaction card's button (``template_card_event``)."""
+    """The plaintext XML of a tap on a card (``template_card_event``).
+
+    A button's tap by default; with ``chosen`` (question key, option id), a vote
+    card's submit with that option ticked.
+    """
+    card_type = "vote_interaction" if chosen else "button_interaction"
+    selected = (
+        f"<SelectedItem><QuestionKey><![CDATA[{chosen[0]}]]></QuestionKey>"
+        f"<OptionIds><OptionId><![CDATA[{chosen[1]}]]></OptionId></OptionIds></SelectedItem>"
+        if chosen
+        else ""
+    )
     return (
         f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><FromUserName><![CDATA[{user_id}]]></FromUserName>"
         f"<CreateTime>{created}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
         f"<Event><![CDATA[template_card_event]]></Event><EventKey><![CDATA[{key}]]></EventKey>"
-        f"<TaskId><![CDATA[{task_id}]]></TaskId><CardType><![CDATA[button_interaction]]></CardType>"
+        f"<TaskId><![CDATA[{task_id}]]></TaskId><CardType><![CDATA[{card_type}]]></CardType>"
         f"<ResponseCode><![CDATA[{response_code}]]></ResponseCode><AgentID>{agent_id}</AgentID>"
-        "<SelectedItems></SelectedItems></xml>"
+        f"<SelectedItems>{selected}</SelectedItems></xml>"
     )

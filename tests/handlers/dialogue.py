@@ -389,15 +389,17 @@ class WeComChat(Chat):
             assert key in card["typed"], f"no button {key!r} on {user}'s last card: {card}"
             await self._post_text(user, key, f"m{next(_IDS)}")
             return
+        vote = card.get("vote")
         await self._callback(
             wecom_emulator.card_click_callback(
                 user,
-                key,
+                vote["submit"] if vote and key in vote["options"] else key,
                 task_id=card["task_id"],
                 response_code=self.emulator.click_code(),
                 created=self._now(),
                 corp_id=self.CORP_ID,
                 agent_id=self.AGENT_ID,
+                chosen=(vote["question"], key) if vote and key in vote["options"] else None,
             )
         )
 
@@ -432,6 +434,16 @@ class WeComChat(Chat):
     def _card_view(self, person: Person, card: dict[str, Any]) -> dict[str, Any]:
         lines = card.get("sub_title_text", "").split("\n") if card.get("sub_title_text") else []
         buttons = [{"text": b["text"], "key": b["key"]} for b in card.get("button_list", [])]
+        vote = None
+        if "checkbox" in card:
+            # A vote card: ticking an option and submitting reads as the option's button.
+            options = card["checkbox"]["option_list"]
+            buttons = [{"text": o["text"], "key": o["id"]} for o in options]
+            vote = {
+                "question": card["checkbox"]["question_key"],
+                "submit": card["submit_button"]["key"],
+                "options": {o["id"] for o in options},
+            }
         typed: list[dict[str, str]] = []
         if lines and lines[-1].startswith(WECOM_MORE_COMMANDS):
             # WeCom shows at most 6 buttons: the rest are listed in the body as text commands.
@@ -442,6 +454,7 @@ class WeComChat(Chat):
                 "task_id": card["task_id"],
                 "buttons": {b["key"] for b in buttons},
                 "typed": {b["key"] for b in typed},
+                "vote": vote,
             }
             person.keys = {b["key"] for b in (*buttons, *typed)}
         title = card["main_title"]

@@ -130,3 +130,45 @@ async def test_snooze_holds_this_persons_reminders(db_url: str, bot: Bot) -> Non
     async with bot(db_url, Clock()) as chat:
         await _open(chat)
         assert await chat.say(FIRE, "稍后提醒") == "好的，12月1日 19:00 前不再提醒您。"
+
+
+async def test_unclear_names_are_asked_one_by_one_and_the_message_stored_once_clear(db_url: str, bot: Bot) -> None:
+    # Regression: an unclear name made the scorer type the whole message again.
+    async with bot(db_url, Clock()) as chat:
+        await _open(chat)
+        asked = await chat.say(FIRE, "教育局 3.5 演练未按期\n公安 3 台账不全\n市委 4")
+        assert asked == (
+            "【“公安”是哪个单位？】\n"
+            "第2行：公安 3 台账不全\n"
+            "选定后这条消息的分数一起保存（还有 1 处要确认）；发“取消”放弃（尚未保存）\n"
+            "[市公安局] [市公安局交管局] [取消]"
+        )
+        assert "已评 0/32" in await chat.say(FIRE, "核对 12")  # nothing stored while asking
+        # 核对 dropped the waiting message; send it again and answer.
+        await chat.say(FIRE, "教育局 3.5 演练未按期\n公安 3 台账不全\n市委 4")
+        asked = await chat.tap(FIRE, "市公安局交管局")
+        assert asked == (
+            "【“市委”是哪个单位？】\n"
+            "第3行：市委 4\n"
+            "选定后这条消息的分数一起保存；发“取消”放弃（尚未保存）\n"
+            "[市委组织部] [市委政法委] [市委编办] [市委信访局] [市委宣传部] [市委网信办] [取消]"
+        )
+        assert (
+            await chat.say(FIRE, "市委")
+            == "请从这几个单位中选一个：市委组织部、市委政法委、市委编办、市委信访局、市委宣传部、市委网信办；发“取消”放弃"
+        )
+        assert await chat.tap(FIRE, "市委编办") == (
+            "第12项已保存 3 处，已评 3/32：\n"
+            "市教育局 3.5（演练未按期）\n"
+            "市公安局交管局 3（台账不全）\n"
+            "市委编办 4\n"
+            "核对请发“核对 12”"
+        )
+
+
+async def test_a_message_waiting_for_a_name_can_be_cancelled(db_url: str, bot: Bot) -> None:
+    async with bot(db_url, Clock()) as chat:
+        await _open(chat)
+        await chat.say(FIRE, "公安 3 台账不全")
+        assert await chat.tap(FIRE, "取消") == "已取消，上一条消息的分数都未保存。"
+        assert "已评 0/32" in await chat.say(FIRE, "核对 12")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.events import EventKind, Platform
+from bot.wecom.constants import CHOICE_SUBMIT_KEY
 from tests.emulators.wecom import CallbackSender
 from tests.wecom.conftest import FakeClock, RecordingSink, payload
 
@@ -82,6 +83,16 @@ async def test_vote_click_with_one_selected_item(wecom: CallbackSender, clock: F
     [event] = sink.events
     assert event.action_key == "vote-submit"
     assert event.selected == ("U003",)
+
+
+async def test_our_pick_one_cards_submit_reads_as_the_chosen_options_command(
+    wecom: CallbackSender, clock: FakeClock, sink: RecordingSink
+):
+    click = payload("card_click_vote_one.xml").replace("vote-submit", CHOICE_SUBMIT_KEY).replace("U003", "市委编办")
+    await wecom.post(click, timestamp=clock.timestamp)
+
+    [event] = sink.events
+    assert (event.action_key, event.selected) == ("市委编办", ("市委编办",))
 
 
 async def test_multiple_click_with_several_selected_items(wecom: CallbackSender, clock: FakeClock, sink: RecordingSink):

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.events import Platform
-from bot.messages import Button, Card, Outbound, Target, Text
+from bot.messages import Button, Card, Option, Outbound, Target, Text
 from bot.wecom import WeComAdapter, cards
 from bot.wecom import constants as c
 from bot.wecom.render import MORE_COMMANDS_PREFIX, card_markdown, render_card, split_lines, task_id_for
@@ -196,3 +196,37 @@ def test_rate_keys_per_member_and_per_webhook(adapter: WeComAdapter):
     assert shape == c.ROBOT_RATE
     assert "SEKRIT" not in name  # named by a digest, not the key itself
     assert adapter.rate_key(update) is None
+
+
+def _candidates(n: int) -> Card:
+    return Card(
+        title="“市委”是哪个单位？",
+        options=tuple(Option(id=f"市委单位{i}", text=f"市委单位{i}") for i in range(n)),
+        buttons=(Button(text="取消", key="取消"),),
+    )
+
+
+def test_a_short_pick_one_list_is_buttons_one_tap_each():
+    card = render_card(_candidates(5), card_url=None)
+
+    assert isinstance(card, cards.ButtonInteractionCard)
+    assert [(b.text, b.key) for b in card.button_list] == [
+        *((f"市委单位{i}", f"市委单位{i}") for i in range(5)),
+        ("取消", "取消"),
+    ]
+
+
+def test_a_longer_pick_one_list_is_a_vote_card_with_the_rest_listed():
+    card = render_card(_candidates(22), card_url=None)
+
+    assert isinstance(card, cards.VoteInteractionCard)
+    payload = card.payload()
+    assert payload["card_type"] == "vote_interaction"
+    assert payload["checkbox"]["mode"] == 0  # pick one
+    assert payload["checkbox"]["question_key"] == c.CHOICE_QUESTION_KEY
+    assert [o["id"] for o in payload["checkbox"]["option_list"]] == [f"市委单位{i}" for i in range(20)]
+    assert payload["submit_button"] == {"text": "确定", "key": c.CHOICE_SUBMIT_KEY}
+    assert (
+        payload["sub_title_text"]
+        == MORE_COMMANDS_PREFIX + "市委单位20（市委单位20）；市委单位21（市委单位21）；取消（取消）"
+    )
