@@ -226,8 +226,9 @@ class ReminderPolicy:
     """Per-round reminder settings; the defaults are the issue's.
 
     ``before_working_days`` counts the working days before the deadline day
-    that get a reminder; the last of them gets the ``last_day_at`` one
-    instead of ``before_at`` (one nudge a day is enough).  With
+    that get the ``before_at`` reminder; the last working day before the
+    deadline day gets the ``last_day_at`` one as well (it is one of those
+    working days, and the afternoon nudge is the "tomorrow" one).  With
     ``working_days_only``, deadline-day and overdue slots skip days off:
     nobody is chased on a Sunday or in the National Day week.
     """
@@ -319,7 +320,7 @@ def reminder_plan(
     run_up = working_days_before(due_day, policy.before_working_days, is_workday=is_workday)
     last_day = last_working_day_before(due_day, is_workday=is_workday) if policy.last_day_at is not None else None
     for day in run_up:
-        if day != last_day:
+        if day != last_day or policy.last_day_at != policy.before_at:  # one slot per minute
             add(day, policy.before_at, Stage.BEFORE)
     if last_day is not None and policy.last_day_at is not None:
         add(last_day, policy.last_day_at, Stage.LAST_DAY)

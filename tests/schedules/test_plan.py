@@ -2,8 +2,8 @@
 
 The round's deadline is Wed 2020-10-14, end of day.  With the default
 policy its run-up reminders fall on the five working days before it:
-Wed 09-30, Fri 10-09, Sat 10-10 (调休), Mon 10-12 at 09:30 and Tue 10-13 at
-15:00; deadline day at 09:30 and 14:00; overdue daily on working days at
+Wed 09-30, Fri 10-09, Sat 10-10 (调休), Mon 10-12 and Tue 10-13 at 09:30,
+and the last of them, Tue 10-13, at 15:00 too; deadline day at 09:30 and 14:00; overdue daily on working days at
 09:30.  National Day week (10-01..10-08) gets nothing.
 """
 
@@ -150,8 +150,8 @@ def test_adjusted_saturday_is_a_run_up_day_and_national_day_is_not() -> None:
     assert reminders_at(t(10, 5, 9, 30), t(10, 5, 9, 29)) == []
 
 
-def test_last_working_day_at_15_00() -> None:
-    assert reminders_at(t(10, 13, 9, 30), t(10, 13, 9, 29)) == []  # one nudge a day
+def test_last_working_day_at_09_30_and_15_00() -> None:
+    assert [r[2] for r in reminders_at(t(10, 13, 9, 30), t(10, 13, 9, 29))] == ["评分提醒：距截止还有 1 天"] * 2
     assert [r[2] for r in reminders_at(t(10, 13, 15), t(10, 13, 14, 59))] == ["评分明天截止"] * 2
 
 

@@ -12,7 +12,8 @@ default policy, 市应急管理局 (d24a, d24b; head d24head) is reminded at
 (slot + its fixed spread of under 5 minutes):
 
 - Thu 10-08 09:32:19  the run-up reminder ("距截止还有 2 天")
-- Fri 10-09 15:03:31  the last working day before the deadline ("明天截止")
+- Fri 10-09 09:34:50  the run-up reminder ("距截止还有 1 天"), and 15:03:31, the
+  last working day before the deadline ("明天截止")
 - Sat 10-10 09:32:14 and 14:01:40  the deadline day (a Saturday, but 调休)
 - Mon 10-12 09:30:34  overdue, to the members and the head (Sunday 10-11 is skipped)
 
@@ -212,8 +213,16 @@ async def test_a_round_on_the_sandbox_from_opening_to_the_ranking_push(db_url: s
         (digest,) = await walk.group()
         assert digest["view"]["text"].splitlines()[:3] == digest_head("10月8日", 32, 1)
 
-        # Fri 10-09, the last working day before the deadline: 15:03:31.
-        await walk.at(t(10, 9, 9, 35))
+        # Fri 10-09, the last working day before the deadline: 09:34:50 and 15:03:31.
+        await walk.at(t(10, 9, 9, 34, 49))
+        await walk.nothing_new(SAFETY, FIRE)
+        await walk.at(t(10, 9, 9, 34, 50))
+        await walk.members_see(
+            reminder(
+                "评分提醒：距截止还有 1 天",
+                "市应急管理局：截至10月9日 09:30尚有 32 条评分未完成，请在10月10日（周六）24:00前完成。",
+            )
+        )
         await walk.at(t(10, 9, 15, 3, 30))
         await walk.nothing_new(SAFETY, FIRE)
         await walk.at(t(10, 9, 15, 3, 31))

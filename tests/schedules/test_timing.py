@@ -255,7 +255,8 @@ def test_plan_for_deadline_2020_10_12() -> None:
         ("2020-09-29T09:30", BEF, False),
         ("2020-09-30T09:30", BEF, False),
         ("2020-10-09T09:30", BEF, False),
-        ("2020-10-10T15:00", LAST, False),  # Saturday, but a working day: last one
+        ("2020-10-10T09:30", BEF, False),  # Saturday, but a working day: the last one...
+        ("2020-10-10T15:00", LAST, False),  # ...gets the 15:00 reminder as well
         ("2020-10-12T09:30", DDAY, False),
         ("2020-10-12T14:00", DDAY, False),
         ("2020-10-13T09:30", OVER, True),
@@ -266,7 +267,7 @@ def test_plan_for_deadline_2020_10_12() -> None:
         ("2020-10-19T09:30", OVER, True),
     ]
     assert plan[0].at == t(9, 28, 9, 30)
-    assert plan[4].at == t(10, 10, 15, 0)
+    assert plan[5].at == t(10, 10, 15, 0)
 
 
 def test_plan_stops_at_the_horizon_inclusive() -> None:
@@ -292,6 +293,7 @@ def test_deadline_on_a_day_off() -> None:
         ("2020-09-29T09:30", BEF, False),
         ("2020-09-30T09:30", BEF, False),
         ("2020-10-09T09:30", BEF, False),
+        ("2020-10-10T09:30", BEF, False),
         ("2020-10-10T15:00", LAST, False),
         ("2020-10-12T09:30", OVER, True),
     ]
@@ -302,6 +304,7 @@ def test_policy_every_day_and_shorter_run_up() -> None:
     plan = reminder_plan(deadline_at(date(2020, 10, 9)), until=t(10, 11, 23, 0), policy=policy)
     assert plan_table(plan) == [
         ("2020-09-29T09:30", BEF, False),  # 2 working days before 10-09: 09-29, 09-30
+        ("2020-09-30T09:30", BEF, False),
         ("2020-09-30T15:00", LAST, False),
         ("2020-10-09T09:30", DDAY, False),
         ("2020-10-09T14:00", DDAY, False),
@@ -319,6 +322,16 @@ def test_policy_without_last_day_or_overdue() -> None:
         ("2020-10-09T09:30", DDAY, False),
         ("2020-10-09T14:00", DDAY, False),
     ]
+
+
+def test_the_last_working_day_gets_both_the_0930_and_the_1500_reminder() -> None:
+    # Regression: the last working day before the deadline got only 15:00, though it is
+    # one of the run-up working days that each get 09:30.
+    plan = reminder_plan(deadline_at(date(2020, 10, 14)), until=t(10, 13, 23, 0))
+    assert plan_table(plan)[-2:] == [("2020-10-13T09:30", BEF, False), ("2020-10-13T15:00", LAST, False)]
+    same = ReminderPolicy(last_day_at=time(9, 30))  # one minute, one slot (one key)
+    plan = reminder_plan(deadline_at(date(2020, 10, 14)), until=t(10, 13, 23, 0), policy=same)
+    assert plan_table(plan)[-1:] == [("2020-10-13T09:30", LAST, False)]
 
 
 def test_policy_time_in_quiet_hours_is_refused() -> None:
@@ -408,6 +421,7 @@ def test_catch_up_outside_the_grace_window() -> None:
     assert result.due == ()
     assert keys(result.missed) == [
         "2020-10-09T09:30",
+        "2020-10-10T09:30",
         "2020-10-10T15:00",
         "2020-10-12T09:30",  # 2h30 old
     ]
