@@ -29,6 +29,7 @@ from schedules import chart
 from schedules.content import reminder_card
 from schedules.plan import (
     Kind,
+    Missed,
     Recipients,
     ScheduleConfig,
     Send,
@@ -140,12 +141,7 @@ async def _sweep(rt: ScheduleRuntime) -> SweepReport:
                 plan = plan_round(round_state, rt.recipients, rt.leader_groups, now, last, snoozes, rt.config)
                 sends += plan.sends
                 for m in plan.missed:
-                    log.warning(
-                        "skipped reminder %s/%s at %s: older than the grace window",
-                        m.round_id,
-                        m.department,
-                        m.slot_key,
-                    )
+                    log_missed(m)
                 missed += len(plan.missed)
             if snap.push is not None and rt.leader_groups:
                 done = await state.pushed_events(session, snap.round_id)
@@ -160,6 +156,15 @@ async def _sweep(rt: ScheduleRuntime) -> SweepReport:
     if enqueued or missed or pushed:
         log.info("sweep at %s: %d enqueued, %d already sent, %d missed", now, enqueued, duplicates, missed)
     return SweepReport(True, enqueued, duplicates, missed, tuple(pushed))
+
+
+def log_missed(m: Missed) -> None:
+    """A send skipped as older than the grace window: one warning line, whatever its kind."""
+    what = {Kind.DIGEST: "digest", Kind.SNOOZED: "snooze follow-up"}.get(m.kind, "reminder")
+    who = m.department or "leaders' groups"
+    if m.target is not None:
+        who += f" {m.target.platform.value}:{m.target.id}"
+    log.warning("skipped %s r%s/%s at %s: older than the grace window", what, m.round_id, who, m.slot_key)
 
 
 async def _enqueue(session: AsyncSession, sends: Sequence[Send], now: datetime) -> tuple[int, int]:

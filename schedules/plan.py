@@ -34,6 +34,7 @@ from schedules.timing import (
     DEFAULT_QUIET,
     DIGEST_AT,
     TZ,
+    CatchUp,
     QuietHours,
     ReminderPolicy,
     ReminderSlot,
@@ -135,13 +136,18 @@ class Send:
 
 @dataclass(frozen=True, slots=True)
 class Missed:
-    """A slot too old to catch up on: logged, not sent."""
+    """A slot too old to catch up on: logged, not sent.
+
+    ``department`` is None for the leaders' digest; ``target`` names the
+    person of a snooze follow-up (稍后提醒 is per person).
+    """
 
     round_id: int | str
     kind: Kind
-    department: str
+    department: str | None
     slot_key: str
     at: datetime
+    target: Target | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,10 +231,12 @@ def plan_round(
                 progress.deadline, until=now, policy=config.policy, quiet=config.quiet, is_workday=config.is_workday
             )
         sends += _reminders(state, progress, plans[progress.deadline], who, now, last_run, snoozes, config, missed)
-        sends += _snooze_returns(state, progress, who, now, last_run, snoozes, config)
+        sends += _snooze_returns(state, progress, who, now, last_run, snoozes, config, missed)
 
     digests = digest_slots(state.opened_at, now, at=DIGEST_AT, is_workday=config.is_workday)
-    for slot in due_slots(now, digests, last_run, config.grace).due if leader_groups else ():
+    catch = due_slots(now, digests, last_run, config.grace) if leader_groups else CatchUp((), ())
+    missed += [Missed(info.id, Kind.DIGEST, None, s.slot_key, s.at) for s in catch.missed]
+    for slot in catch.due:
         pages = digest_markdown(info, state.progress, slot.at, state.top)
         for group in leader_groups:
             for n, page in enumerate(pages, start=1):
@@ -309,14 +317,22 @@ def _snooze_returns(
     last_run: datetime | None,
     snoozes: Mapping[Target, datetime],
     config: ScheduleConfig,
+    missed: list[Missed],
 ) -> list[Send]:
-    """One reminder to each member whose snooze ended since the last run (within grace)."""
+    """One reminder to each member whose snooze ended since the last run (within grace).
+
+    A follow-up older than the grace window (the bot was down) is missed
+    like a slot: reported for the log, not sent.
+    """
     sends: list[Send] = []
     for target in who.members:
         until = snoozes.get(target)
-        if until is None or until > now or now - until > config.grace:
+        if until is None or until > now:
             continue
         if last_run is not None and until <= last_run:
+            continue
+        if now - until > config.grace:
+            missed.append(Missed(state.info.id, Kind.SNOOZED, progress.department, slot_key(until), until, target))
             continue
         stage = stage_at(until, progress.deadline, is_workday=config.is_workday)
         card = reminder_card(state.info, progress, stage, until)

@@ -24,6 +24,7 @@ from bot.messages import Card, File, Image, Markdown, Outbound, Target
 from schedules import jobs
 from schedules.content import DepartmentProgress, PartCount, RankRow, RoundInfo
 from schedules.plan import Recipients, RoundState, ScheduleConfig
+from schedules.scheduler import SWEEP_JOB_ID, Scheduler  # apscheduler reads its metadata on import: not in a test
 from schedules.source import RankingEvent, RoundSnapshot
 from schedules.timing import at_local, deadline_at
 from storage import schedules as state
@@ -247,7 +248,22 @@ async def test_outside_the_grace_window_skipped_and_logged(
         report = await jobs.run_sweep(runtime(sessions, Clock(t(10, 14, 12))))
     assert report.missed == 2  # both departments' 09:30
     assert reminder_keys(await keys(sessions)) == []
-    assert "skipped reminder 7/市委政法委 at 2020-10-14T09:30" in caplog.text
+    assert "skipped reminder r7/市委政法委 at 2020-10-14T09:30" in caplog.text
+
+
+async def test_a_missed_digest_and_snooze_follow_up_are_logged_not_dropped_silently(
+    sessions: async_sessionmaker[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Regression: a digest or a 稍后提醒 follow-up older than the grace window vanished without a word.
+    async with sessions.begin() as s:
+        await jobs.snooze(s, ZHANG, t(10, 14, 14, 0), ScheduleConfig())  # back at 16:00
+    await set_last_run(sessions, t(10, 14, 15))  # down from 15:00 to the next morning
+    with caplog.at_level(logging.WARNING, logger="schedules.jobs"):
+        report = await jobs.run_sweep(runtime(sessions, Clock(t(10, 15, 9))))
+    assert "skipped digest r7/leaders' groups at 2020-10-14T17:30: older than the grace window" in caplog.text
+    assert "skipped snooze follow-up r7/市委政法委 sandbox:zhang at 2020-10-14T16:00" in caplog.text
+    assert report.missed == 2
+    assert [k for k in await keys(sessions) if ":digest:" in k or ":snooze:" in k] == []
 
 
 async def test_quiet_hours_plan_nothing_and_keep_last_run(sessions: async_sessionmaker[Any]) -> None:
@@ -421,8 +437,6 @@ def test_parse_groups() -> None:
 async def test_scheduler_has_one_fixed_job_and_hands_the_lease_over_on_stop(
     sessions: async_sessionmaker[Any],
 ) -> None:
-    from schedules.scheduler import SWEEP_JOB_ID, Scheduler
-
     clock = Clock(t(10, 14, 9, 30))
     rt = runtime(sessions, clock)
     await jobs.run_sweep(rt)

@@ -216,6 +216,12 @@ def test_missed_outside_the_grace_window_is_skipped_and_reported() -> None:
     assert [(m.department, m.slot_key) for m in p.missed] == [("市委政法委", "2020-10-14T09:30")]
 
 
+def test_a_digest_outside_the_grace_window_is_reported_missed() -> None:
+    p = plan(t(10, 14, 20), t(10, 14, 17))  # 17:30 passed while down, 2h30 ago
+    assert [s for s in p.sends if s.kind is Kind.DIGEST] == []
+    assert [(m.kind, m.department, m.slot_key) for m in p.missed] == [(Kind.DIGEST, None, "2020-10-14T17:30")]
+
+
 def test_grace_is_configurable() -> None:
     p = plan(t(10, 14, 12), t(10, 14, 9), config=ScheduleConfig(spread_minutes=0, grace=timedelta(hours=3)))
     assert len([s for s in p.sends if s.kind is Kind.REMIND]) == 2
