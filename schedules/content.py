@@ -16,7 +16,7 @@ from datetime import datetime, time
 from decimal import Decimal
 
 from bot.messages import Button, ButtonStyle, Card, Markdown
-from schedules.timing import TZ, Stage
+from schedules.timing import TZ, ReminderPolicy, Stage
 from scoring_core.points import fmt
 
 #: The text command behind 开始评分 / 继续评分: lists the scorer's open tasks.
@@ -372,3 +372,51 @@ def _fit(line: str, limit: int) -> str:
         return line
     data = line.encode("utf-8")[: limit - len("…".encode())]
     return data.decode("utf-8", errors="ignore") + "…"
+
+
+# --- admin replies (chat and CLI alike) -------------------------------------------
+
+
+def urge_summary(departments: int, persons: int, skipped_departments: int, skipped_persons: int) -> tuple[str, ...]:
+    """What a 催办 did, in one or two lines."""
+    if not (departments or skipped_persons):
+        return ("所有部门的评分都已齐全，无需催办。",)
+    lines = [f"已催办 {departments} 个部门，共 {persons} 人。" if departments else "这次没有发出新的催办。"]
+    if skipped_persons:
+        because = f"，{skipped_departments} 个部门因此未催办" if skipped_departments else ""
+        lines.append(f"跳过 {skipped_persons} 人：一小时内刚收到过提醒或选了稍后提醒{because}。")
+    return tuple(lines)
+
+
+def calendar_gap_line(years: Sequence[int]) -> str:
+    """The warning when reminders fall in years whose holidays are not loaded ("" when none)."""
+    if not years:
+        return ""
+    shown = "、".join(f"{y}年" for y in years)
+    return (
+        f"注意：未载入{shown}的节假日安排，暂按周一至周五为工作日安排提醒；"
+        "公布后请写入 SCOREBOT_HOLIDAYS_PATH 指定的文件（见 docs/holidays.md）。"
+    )
+
+
+def upcoming_line(at: datetime, last: datetime, kind: str, departments: int, recipients: int) -> str:
+    """One planned slot for 提醒计划: ``12月3日 09:30–09:34 评分提醒 47 个部门 94 人``."""
+    span = f"{fmt_minute(at)}" + (f"–{last.astimezone(TZ):%H:%M}" if last.astimezone(TZ) > at.astimezone(TZ) else "")
+    if kind == "digest":
+        return f"{span} 进度日报 → {recipients} 个领导群"
+    return f"{span} 评分提醒 {departments} 个部门 {recipients} 人"
+
+
+def policy_line(policy: ReminderPolicy) -> str:
+    """A reminder policy in one sentence, for 开启考核 and ``scorebot schedule policy``."""
+    parts = []
+    if policy.before_working_days:
+        parts.append(f"截止前 {policy.before_working_days} 个工作日起每个工作日 {policy.before_at:%H:%M}")
+    if policy.last_day_at is not None:
+        parts.append(f"截止前最后一个工作日 {policy.last_day_at:%H:%M}")
+    if policy.deadline_day_at:
+        parts.append("截止当天 " + "、".join(f"{t:%H:%M}" for t in policy.deadline_day_at))
+    if policy.overdue_at is not None:
+        heads = "（同时提醒部门负责人）" if policy.escalate_overdue else ""
+        parts.append(f"逾期后每个工作日 {policy.overdue_at:%H:%M}{heads}")
+    return "提醒：" + ("；".join(parts) if parts else "不发提醒") + "。"

@@ -28,12 +28,15 @@ from schedules.content import (
     ranking_markdown,
     reminder_card,
     round_opened_card,
+    upcoming_line,
 )
 from schedules.timing import (
+    DEFAULT_CALENDAR,
     DEFAULT_POLICY,
     DEFAULT_QUIET,
     DIGEST_AT,
     TZ,
+    Calendar,
     CatchUp,
     QuietHours,
     ReminderPolicy,
@@ -85,6 +88,8 @@ class ScheduleConfig:
     grace: timedelta = timedelta(hours=2)
     spread_minutes: int = 5
     is_workday: WorkdayFn = is_working_day
+    #: where ``is_workday`` comes from, to tell which years' holidays are known
+    calendar: Calendar = DEFAULT_CALENDAR
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +103,14 @@ class Recipients:
     def everyone(self) -> tuple[Target, ...]:
         """Members then heads, each once: who is told that a round opened."""
         return tuple(dict.fromkeys((*self.members, *self.heads)))
+
+
+def escalation_heads(who: Recipients) -> tuple[Target, ...]:
+    """The heads an overdue reminder escalates to: those not already reminded as members.
+
+    (A department without scorers has its heads take the members' reminders.)
+    """
+    return tuple(t for t in who.heads if t not in who.members)
 
 
 def recipients_from_directory(directory: Directory, platforms: Sequence[str]) -> dict[str, Recipients]:
@@ -303,7 +316,9 @@ def _reminders(
             sends.append(Send(Kind.REMIND, key, target, card, spread_slot.at))
         if slot.escalate:
             head_card = reminder_card(info, progress, slot.stage, slot.at, to_head=True)
-            for target in who.heads:
+            for target in escalation_heads(who):
+                if snoozes.get(target, now) > now:
+                    continue  # 稍后提醒 holds a head's reminders too
                 key = send_key(info.id, Kind.REMIND_HEAD, target, slot.slot_key)
                 sends.append(Send(Kind.REMIND_HEAD, key, target, head_card, spread_slot.at))
     return sends
@@ -319,23 +334,29 @@ def _snooze_returns(
     config: ScheduleConfig,
     missed: list[Missed],
 ) -> list[Send]:
-    """One reminder to each member whose snooze ended since the last run (within grace).
+    """One reminder to each person whose snooze ended since the last run (within grace).
 
-    A follow-up older than the grace window (the bot was down) is missed
-    like a slot: reported for the log, not sent.
+    Members get the reminder card; a head (not also a member) gets one only
+    when the department is overdue by then and overdue reminders escalate,
+    the head's card.  A follow-up older than the grace window (the bot was
+    down) is missed like a slot: reported for the log, not sent.
     """
     sends: list[Send] = []
-    for target in who.members:
+    heads = escalation_heads(who)
+    for target in (*who.members, *heads):
         until = snoozes.get(target)
         if until is None or until > now:
             continue
         if last_run is not None and until <= last_run:
             continue
+        stage = stage_at(until, progress.deadline, is_workday=config.is_workday)
+        to_head = target in heads
+        if to_head and not (stage is Stage.OVERDUE and config.policy.escalate_overdue):
+            continue  # heads hear only of an overdue department
         if now - until > config.grace:
             missed.append(Missed(state.info.id, Kind.SNOOZED, progress.department, slot_key(until), until, target))
             continue
-        stage = stage_at(until, progress.deadline, is_workday=config.is_workday)
-        card = reminder_card(state.info, progress, stage, until)
+        card = reminder_card(state.info, progress, stage, until, to_head=to_head)
         key = send_key(state.info.id, Kind.SNOOZED, target, slot_key(until))
         sends.append(Send(Kind.SNOOZED, key, target, card, until))
     return sends
@@ -416,3 +437,28 @@ def upcoming(
             if d.at > now:
                 found.append(Upcoming(d.at, info.id, Kind.DIGEST, None, d.slot_key, len(leader_groups)))
     return sorted(found, key=lambda u: (u.at, u.department or ""))
+
+
+def upcoming_summary(items: Sequence[Upcoming]) -> list[str]:
+    """Planned sends one line per slot (departments' spread minutes taken together), in time order."""
+    slots: dict[tuple[int | str, Kind, str], list[Upcoming]] = {}
+    for item in items:
+        slots.setdefault((item.round_id, item.kind, item.slot_key), []).append(item)
+    lines = []
+    for (_, kind, _), group in sorted(slots.items(), key=lambda kv: min(u.at for u in kv[1])):
+        first, last = min(u.at for u in group), max(u.at for u in group)
+        departments = len({u.department for u in group if u.department is not None})
+        lines.append(upcoming_line(first, last, kind.value, departments, sum(u.recipients for u in group)))
+    return lines
+
+
+#: Overdue reminders run on after the deadline: a week of them is checked against the calendar.
+OVERDUE_LOOKAHEAD = timedelta(days=7)
+
+
+def calendar_gaps(config: ScheduleConfig, now: datetime, deadlines: Sequence[datetime]) -> tuple[int, ...]:
+    """Years from today to a week past the last deadline whose holidays the calendar does not know."""
+    if not deadlines:
+        return ()
+    last = max(deadlines) + OVERDUE_LOOKAHEAD
+    return config.calendar.gaps(now.astimezone(TZ).date(), last.astimezone(TZ).date())

@@ -1,4 +1,4 @@
-"""Schedule state in the database: the planner lease, snoozes, pauses, pushed ranks.
+"""Schedule state in the database: the planner lease, snoozes, pauses, round policies, pushed ranks.
 
 Every function takes the caller's ``AsyncSession`` and leaves the commit to
 it, like the outbox: a sweep's enqueues and its ``last_run`` move together.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.events import Platform
 from bot.messages import Target
 from storage.dialect import insert_for
-from storage.models.schedules import RankingPushRow, RoundPauseRow, SchedulerLeaseRow, SnoozeRow
+from storage.models.schedules import RankingPushRow, RoundPauseRow, RoundPolicyRow, SchedulerLeaseRow, SnoozeRow
 
 # --- the planner lease -------------------------------------------------------------
 
@@ -116,6 +117,26 @@ async def resume_round(session: AsyncSession, round_id: int) -> bool:
 
 async def paused_rounds(session: AsyncSession) -> set[int]:
     return set(await session.scalars(select(RoundPauseRow.round_id)))
+
+
+# --- a round's own reminder policy ---------------------------------------------------
+
+
+async def set_round_policy(
+    session: AsyncSession, round_id: int, values: Mapping[str, Any], by: str, now: datetime
+) -> None:
+    """Store a round's reminder settings over the defaults (replacing what it had)."""
+    policy = json.dumps(dict(values), ensure_ascii=False, sort_keys=True)
+    stmt = insert_for(session, RoundPolicyRow).values(round_id=round_id, policy=policy, set_at=now, set_by=by)
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=["round_id"], set_={"policy": policy, "set_at": now, "set_by": by})
+    )
+
+
+async def round_policies(session: AsyncSession) -> dict[int, dict[str, Any]]:
+    """Every round's own reminder settings (rounds without any are absent)."""
+    rows = await session.scalars(select(RoundPolicyRow))
+    return {r.round_id: json.loads(r.policy) for r in rows}
 
 
 # --- pushed rankings ------------------------------------------------------------------

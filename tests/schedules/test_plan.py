@@ -244,6 +244,28 @@ def test_snoozed_member_skips_the_slot_and_gets_one_reminder_when_it_ends() -> N
     assert reminders_at(t(10, 14, 11, 31), t(10, 14, 11, 30), snoozes=snoozes) == []  # once
 
 
+def test_a_heads_snooze_holds_the_heads_reminders_too() -> None:
+    # Regression: 稍后提醒 tapped by a head had no effect on the head's (overdue) reminders.
+    snoozes = {HEAD: t(10, 15, 11, 30)}
+    assert ("remind-head", "wang", "评分已逾期 1 天") not in reminders_at(
+        t(10, 15, 9, 30), t(10, 15, 9, 29), snoozes=snoozes
+    )
+    back = plan(t(10, 15, 11, 30), t(10, 15, 11, 29), snoozes=snoozes)
+    (send,) = [s for s in back.sends if s.kind is Kind.SNOOZED]
+    assert send.key == "r7:snooze:sandbox:user:wang:2020-10-15T11:30"
+    assert isinstance(send.message, Card)
+    assert send.message.description.startswith("市委政法委负责人：截止时间10月14日（周三）24:00已过")
+    # Before the deadline a head gets no reminders, so there is nothing to come back.
+    early = {HEAD: t(10, 14, 11, 30)}
+    assert reminders_at(t(10, 14, 11, 30), t(10, 14, 11, 29), snoozes=early) == []
+
+
+def test_a_head_who_scores_for_a_department_without_scorers_gets_one_card() -> None:
+    only_head = {"市委政法委": Recipients((HEAD,), (HEAD,))}
+    p = plan_round(state(), only_head, (), t(10, 15, 9, 30), t(10, 15, 9, 29), {}, EXACT)
+    assert [(s.kind.value, s.target.id) for s in p.sends if s.kind is not Kind.OPENED] == [("remind", "wang")]
+
+
 def test_snooze_of_a_finished_department_sends_nothing() -> None:
     snoozes = {ZHANG: t(10, 14, 11, 30)}
     assert reminders_at(t(10, 14, 11, 30), t(10, 14, 11, 29), snoozes=snoozes, st=state(done=34)) == []
