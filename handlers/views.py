@@ -70,7 +70,8 @@ def help_text(role: Role) -> Message:
     if role is Role.ADMIN:
         lines += [
             "加分 市教育局 B1 2 理由；扣分 市房管局 D9 3 王某-案1 理由；否决 市医保局 V2 理由",
-            "开启考核 12月20日 / 解锁 部门 12 / 催办 / 关闭考核 / 发布排名 / 导出",
+            "开启考核 12月20日（可加“提前3天”）/ 解锁 部门 12 / 关闭考核 / 发布排名 / 导出",
+            "催办 / 提醒计划 / 暂停提醒 / 恢复提醒",
         ]
     if role in (Role.LEADER, Role.ADMIN):
         lines += ["排名 / 明细 市教育局 / 进度"]

@@ -326,3 +326,21 @@ async def test_a_round_opened_in_chat_gives_each_member_one_notice(db_url: str) 
         await walk.at(t(9, 30, 10, 1))
         for user in (SAFETY, SAFETY_B, SAFETY_HEAD):
             assert await walk.read(user) == [OPENING_CARD], user
+
+
+async def test_a_round_opened_in_quiet_hours_tells_its_scorers_in_the_morning(db_url: str) -> None:
+    # Regression: 开启考核 at 22:00 delivered 145 评分开始 cards there and then.
+    walk = Walk(db_url, Clock(t(9, 29, 22)))
+    async with walk.running() as chat:
+        assert await chat.say(ADMIN, "开启考核 10月10日") == (
+            f"已开启“{TITLE}”，截止 10月10日 23:59。\n"
+            "现在是免打扰时段（21:00–08:00），评分开始通知将于9月30日 08:00发出。"
+        )
+        await walk.at(t(9, 29, 23, 30))
+        await walk.at(t(9, 30, 7, 59))
+        await walk.nothing_new(SAFETY, SAFETY_B, SAFETY_HEAD)
+        await walk.at(t(9, 30, 8, 0))
+        for user in (SAFETY, SAFETY_B, SAFETY_HEAD):
+            assert await walk.read(user) == [OPENING_CARD], user
+        await walk.at(t(9, 30, 8, 1))
+        await walk.nothing_new(SAFETY, SAFETY_B, SAFETY_HEAD)
