@@ -23,7 +23,7 @@ from handlers.common import (
 )
 from handlers.parse import BadCommand
 from schedules import jobs as schedule_jobs
-from schedules.content import calendar_gap_line, fmt_day, policy_line, urge_summary
+from schedules.content import calendar_gap_line, fmt_day, policy_line, published_incomplete, urge_summary
 from schedules.plan import calendar_gaps, opening_notices, upcoming_summary
 from schedules.storage_source import StorageRounds
 from schedules.timing import next_allowed, policy_from
@@ -32,6 +32,8 @@ from scoring_core.errors import DomainError
 from scoring_core.names import Exact, department_index, unit_index
 from scoring_core.points import fmt
 from scoring_core.rules import part_for_unit, scorers_of
+from storage.errors import Conflict
+from storage.models.scoring import RoundStatus
 from storage.scoring import (
     Deadline,
     active_adjustments,
@@ -40,6 +42,7 @@ from storage.scoring import (
     load_standing,
     open_round,
     publish_round,
+    reopen_round,
     unlock_part,
 )
 from storage.sheets import ranking_workbook
@@ -123,8 +126,15 @@ async def open_round_cmd(ctx: Context, caller: Caller, cmd: OpenRound) -> None:
 
 
 async def unlock(ctx: Context, caller: Caller, cmd: Unlock) -> None:
+    """解锁: a submitted part is editable again; after the round closed, the round reopens for the correction."""
     scheme, directory = scheme_of(ctx), directory_of(ctx)
-    info = await open_round_info(ctx.session)
+    info = await latest_round(ctx.session)
+    reopened = ""
+    if info.status is not RoundStatus.OPEN:
+        was_published = info.status is RoundStatus.PUBLISHED
+        info = await reopen_round(ctx.session, info.id, caller.actor, ctx.now, ctx.event.message_id)
+        told = "，领导群会收到更正后的排名及名次变化" if was_published else ""
+        reopened = f"“{info.name}”已重新开放以便更正；改完请再“关闭考核”“发布排名”{told}。"
     found = department_index(directory).match(cmd.target)
     if isinstance(found, Exact):
         department = found.name
@@ -136,8 +146,17 @@ async def unlock(ctx: Context, caller: Caller, cmd: Unlock) -> None:
         if len(scorers) != 1:
             raise DomainError(f"第{part.code}项由{'、'.join(scorers)}共同评分，请写明解锁哪个部门")
         department = scorers[0]
-    status = await unlock_part(ctx.session, info.id, department, cmd.code, caller.actor, ctx.now, ctx.event.message_id)
-    await ctx.reply(text(f"已解锁{department}第{status.code}项，可以修改；改完请重新提交。"))
+    try:
+        status = await unlock_part(
+            ctx.session, info.id, department, cmd.code, caller.actor, ctx.now, ctx.event.message_id
+        )
+    except Conflict:
+        if not reopened:
+            raise
+        # Never submitted: reopening the round is what makes it editable.
+        await ctx.reply(text(reopened, f"{department}第{cmd.code}项未提交过，现在即可修改。"))
+        return
+    await ctx.reply(text(reopened, f"已解锁{department}第{status.code}项，可以修改；改完请重新提交。"))
     for member in directory.members_of(department):
         uid = member.ids.get(ctx.event.platform.value)
         if uid is not None and uid != ctx.event.user_id:
@@ -160,6 +179,9 @@ async def publish(ctx: Context, caller: Caller) -> None:
     published = await publish_round(ctx.session, info.id, caller.actor, ctx.now, ctx.event.message_id)
     standing = await load_standing(ctx.session, info.id, scheme_of(ctx), directory_of(ctx))
     top = [f"{r.rank}. {r.unit} {fmt(r.total)}" + ("（否决）" if r.vetoed else "") for r in standing.results[:5]]
+    # The same words as the leaders' group push: published, and what is missing counts as 0.
+    missing = f"（{published_incomplete(len(standing.missing)).removesuffix('。')}）" if standing.missing else ""
+    stamp = published.published_at.isoformat() if published.published_at else ""
     told = 0
     for dept in directory_of(ctx).departments:
         for member in dept.members:
@@ -168,8 +190,8 @@ async def publish(ctx: Context, caller: Caller) -> None:
                 continue
             await ctx.send(
                 Target.user(ctx.event.platform, uid),
-                text(f"“{published.name}”排名已发布：", *top, "发“排名”查看全部，“明细 单位”查看得分明细。"),
-                dedupe_key=f"published:{info.id}:{ctx.event.platform.value}:{uid}",
+                text(f"“{published.name}”排名已发布{missing}：", *top, "发“排名”查看全部，“明细 单位”查看得分明细。"),
+                dedupe_key=f"published:{info.id}:{stamp}:{ctx.event.platform.value}:{uid}",
             )
             told += 1
     await ctx.reply(text(f"已发布“{published.name}”排名，已通知 {told} 位领导。"))

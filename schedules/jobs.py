@@ -28,7 +28,7 @@ from bot.clock import Clock
 from bot.events import Platform
 from bot.messages import Target, TargetKind
 from schedules import chart
-from schedules.content import calendar_gap_line, fmt_minute, reminder_card
+from schedules.content import calendar_gap_line, fmt_minute, ranking_chart_title, reminder_card
 from schedules.plan import (
     Kind,
     Missed,
@@ -229,6 +229,9 @@ async def _round_sends(
         plan = plan_round(round_state, rt.recipients, rt.leader_groups, now, last, snoozes, config)
         sends += plan.sends
         missed = plan.missed
+        ranks = {r.unit: r.rank for r in snap.rows}
+        for at, key in plan.ranked_digests:  # what the leaders saw: the next push shows changes since
+            await state.record_push(session, snap.round_id, f"{state.DIGEST_PREFIX}{key}", at, ranks)
     if snap.push is not None and rt.leader_groups:
         done = await state.pushed_events(session, snap.round_id)
         if snap.push.event not in done:
@@ -270,25 +273,33 @@ async def _enqueue(session: AsyncSession, sends: Sequence[Send], now: datetime) 
 
 async def _ranking_sends(session: AsyncSession, rt: ScheduleRuntime, snap: RoundSnapshot, now: datetime) -> list[Send]:
     assert snap.push is not None
+    push = snap.push
     info = snap.state.info
-    previous = await state.last_pushed_ranks(session, snap.round_id)
+    baseline = await state.push_baseline(session, snap.round_id)
+    since = ""
+    if baseline is not None:
+        since = f"{fmt_minute(baseline.at)}{'进度日报' if baseline.digest else '发布的排名'}"
     rows = [(r.unit, r.total) for r in snap.rows]
-    title = f"{info.title}{'最终排名' if snap.push.final else '暂定排名'}"
+    vetoed = frozenset(r.unit for r in snap.rows if r.vetoed)
+    title = ranking_chart_title(info.title, final=push.final, missing=push.missing)
     # matplotlib is CPU-bound and its first import reads fonts: keep it off the loop.
-    png = await asyncio.to_thread(chart.render_ranking_chart, rows, title)
+    png = await asyncio.to_thread(chart.render_ranking_chart, rows, title, vetoed=vetoed)
     workbook = await rt.source.workbook(session, snap.round_id)
     sends = plan_ranking_push(
         info,
         snap.rows,
         rt.leader_groups,
-        snap.push.at,
-        event=snap.push.event,
-        final=snap.push.final,
-        previous=previous,
+        push.at,
+        event=push.event,
+        final=push.final,
+        previous=baseline.ranks if baseline is not None else None,
         chart_png=png,
         workbook=workbook,
+        since=since,
+        edition=(baseline.publications if baseline is not None else 0) + 1,
+        missing=push.missing,
     )
-    await state.record_push(session, snap.round_id, snap.push.event, now, {r.unit: r.rank for r in snap.rows})
+    await state.record_push(session, snap.round_id, push.event, push.at, {r.unit: r.rank for r in snap.rows})
     return list(sends)
 
 

@@ -28,6 +28,7 @@ from schedules.content import (
     ranking_markdown,
     reminder_card,
     round_opened_card,
+    shows_top,
     upcoming_line,
 )
 from schedules.timing import (
@@ -167,6 +168,9 @@ class Missed:
 class SweepPlan:
     sends: tuple[Send, ...] = ()
     missed: tuple[Missed, ...] = ()
+    #: digests planned now that show the provisional ranking: their ranks are kept,
+    #: so the ranking push can show the changes since (slot time, slot key)
+    ranked_digests: tuple[tuple[datetime, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,13 +253,16 @@ def plan_round(
     digests = digest_slots(state.opened_at, now, at=DIGEST_AT, is_workday=config.is_workday)
     catch = due_slots(now, digests, last_run, config.grace) if leader_groups else CatchUp((), ())
     missed += [Missed(info.id, Kind.DIGEST, None, s.slot_key, s.at) for s in catch.missed]
+    ranked: list[tuple[datetime, str]] = []
     for slot in catch.due:
         pages = digest_markdown(info, state.progress, slot.at, state.top)
+        if shows_top(state.progress, state.top):
+            ranked.append((slot.at, slot.slot_key))
         for group in leader_groups:
             for n, page in enumerate(pages, start=1):
                 key = send_key(info.id, Kind.DIGEST, group, f"{slot.slot_key}#{n}")
                 sends.append(Send(Kind.DIGEST, key, group, page, slot.at))
-    return SweepPlan(tuple(sends), tuple(missed))
+    return SweepPlan(tuple(sends), tuple(missed), tuple(ranked))
 
 
 def opening_notices(state: RoundState, recipients: Mapping[str, Recipients], now: datetime) -> tuple[Send, ...]:
@@ -373,13 +380,18 @@ def plan_ranking_push(
     previous: Mapping[str, int] | None,
     chart_png: bytes,
     workbook: bytes,
+    since: str = "",
+    edition: int = 1,
+    missing: int = 0,
 ) -> tuple[Send, ...]:
     """The ranking push to each leaders' group: markdown pages, the chart, the workbook.
 
     ``event`` names what triggered it (``published-2020-10-20T10:00``,
     ``closed``), so a second publish pushes again but a restart does not.
     """
-    pages = ranking_markdown(info, rows, at, final=final, previous=previous)
+    pages = ranking_markdown(
+        info, rows, at, final=final, previous=previous, since=since, edition=edition, missing=missing
+    )
     stamp = at.astimezone(TZ).strftime("%Y%m%d-%H%M")
     parts: list[tuple[str, Message]] = [(f"md{n}", page) for n, page in enumerate(pages, start=1)]
     parts.append(("chart", Image(filename=f"排名图-{stamp}.png", data=chart_png)))

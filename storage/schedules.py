@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -154,8 +155,26 @@ async def pushed_events(session: AsyncSession, round_id: int) -> set[str]:
     return set(await session.scalars(select(RankingPushRow.event).where(RankingPushRow.round_id == round_id)))
 
 
+#: Ranks recorded for a leaders' digest (its provisional top) rather than a ranking push.
+DIGEST_PREFIX = "digest-"
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """What a ranking push compares with: the previous publication, else the last digest's ranks."""
+
+    event: str
+    at: datetime
+    ranks: dict[str, int]
+    publications: int  # ranking pushes made before this one
+
+    @property
+    def digest(self) -> bool:
+        return self.event.startswith(DIGEST_PREFIX)
+
+
 async def last_pushed_ranks(session: AsyncSession, round_id: int) -> dict[str, int] | None:
-    """The unit ranks of the round's latest push, or None before the first."""
+    """The unit ranks of the round's latest push or ranked digest, or None before the first."""
     row = await session.scalar(
         select(RankingPushRow).where(RankingPushRow.round_id == round_id).order_by(RankingPushRow.id.desc()).limit(1)
     )
@@ -163,3 +182,22 @@ async def last_pushed_ranks(session: AsyncSession, round_id: int) -> dict[str, i
         return None
     ranks: dict[str, int] = json.loads(row.ranks)
     return ranks
+
+
+async def push_baseline(session: AsyncSession, round_id: int) -> Baseline | None:
+    """The ranks the next ranking push shows changes against, or None (nothing shown before).
+
+    The latest publication pushed (a correction is compared with what the
+    leaders were told last), else the latest digest that showed the
+    provisional ranking.
+    """
+    rows = list(
+        await session.scalars(
+            select(RankingPushRow).where(RankingPushRow.round_id == round_id).order_by(RankingPushRow.id)
+        )
+    )
+    pushes = [r for r in rows if not r.event.startswith(DIGEST_PREFIX)]
+    row = pushes[-1] if pushes else (rows[-1] if rows else None)
+    if row is None:
+        return None
+    return Baseline(row.event, row.pushed_at, json.loads(row.ranks), len(pushes))

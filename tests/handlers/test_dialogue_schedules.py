@@ -151,3 +151,26 @@ async def test_a_round_with_its_own_run_up(db_url: str, bot: Bot) -> None:
         assert await chat.say(ADMIN, "开启考核 12月18日 提前30天") == (
             "before_days（提前几个工作日开始提醒）应为 0 到 20 的整数"
         )
+
+
+async def test_a_published_round_is_reopened_by_unlock_and_published_again(db_url: str, bot: Bot) -> None:
+    # Regression: a round could be published once; 解锁 after it was refused ("已结束").
+    clock = Clock()
+    async with bot(db_url, clock) as chat:
+        await chat.say(ADMIN, "开启考核 12月8日")
+        assert (await chat.say(ADMIN, "关闭考核")).startswith(f"已关闭“{TITLE}”，尚缺 ")
+        assert await chat.say(ADMIN, "发布排名") == f"已发布“{TITLE}”排名，已通知 2 位领导。"
+        told = await chat.read("leader1")
+        assert told.startswith(f"“{TITLE}”排名已发布（发布时尚缺 1826 条评分，按 0 分计）：\n1. ")
+        assert (await chat.say("leader1", "排名")).splitlines()[1] == "排名已发布：发布时尚缺 1826 条评分，按 0 分计。"
+
+        clock.advance(hours=1)
+        assert await chat.say(ADMIN, "解锁 市消防救援支队 12") == (
+            f"“{TITLE}”已重新开放以便更正；改完请再“关闭考核”“发布排名”，领导群会收到更正后的排名及名次变化。\n"
+            "市消防救援支队第12项未提交过，现在即可修改。"
+        )
+        await chat.read("d27a")  # the round-opened card of the first opening
+        assert (await chat.say("d27a", "12 全部满分")).startswith("第12项已保存 32 处，已评 32/32")
+        assert (await chat.say(ADMIN, "关闭考核")).startswith(f"已关闭“{TITLE}”，尚缺 1794 条")
+        assert await chat.say(ADMIN, "发布排名") == f"已发布“{TITLE}”排名，已通知 2 位领导。"
+        assert (await chat.read("leader1")).startswith(f"“{TITLE}”排名已发布（发布时尚缺 1794 条评分，按 0 分计）：")

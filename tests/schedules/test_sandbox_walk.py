@@ -301,10 +301,12 @@ async def test_a_round_on_the_sandbox_from_opening_to_the_ranking_push(db_url: s
         assert [m["view"]["kind"] for m in pushed] == ["markdown", "image", "file"]
         markdown, chart, workbook = (m["view"] for m in pushed)
         assert markdown["text"].splitlines()[:2] == [
-            f"### {TITLE}：暂定排名",
+            f"### {TITLE}：排名已发布",
             "10月12日 10:05发布 · 共 32 个单位 · 首次发布",
         ]
-        assert markdown["text"].endswith("> 评分尚未全部完成，未评部分按 0 分计，排名仅供参考。")
+        assert markdown["text"].endswith("> 发布时尚缺 1794 条评分，按 0 分计。")
+        (told,) = await walk.read("leader1")
+        assert told.startswith(f"“{TITLE}”排名已发布（发布时尚缺 1794 条评分，按 0 分计）：\n1. ")
         assert chart["filename"] == "排名图-20261012-1005.png"
         assert base64.b64decode(chart["url"].split(",", 1)[1]).startswith(b"\x89PNG\r\n\x1a\n")
         assert workbook["filename"] == f"{TITLE}排名-20261012-1005.xlsx"
