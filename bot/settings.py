@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, V
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from schedules.timing import DEFAULT_POLICY, PolicyError, check_send_times, parse_quiet_hours, policy_from
+from schedules.timing import DIGEST_AT, PolicyError, check_send_times, parse_quiet_hours, policy_from
 from scoring_core.errors import ConfigError
 
 WECOM_API_BASE = "https://qyapi.weixin.qq.com"
@@ -126,9 +126,13 @@ class Settings(BaseSettings):
     @classmethod
     def _quiet_hours(cls, value: str) -> str:
         try:
-            check_send_times(DEFAULT_POLICY, parse_quiet_hours(value))
+            quiet = parse_quiet_hours(value)
         except PolicyError as exc:
             raise PydanticCustomError("schedule", exc.user_message) from exc
+        if quiet.covers(DIGEST_AT):  # the reminder times are checked with the policy
+            raise PydanticCustomError(
+                "schedule", f"日报时间 {DIGEST_AT:%H:%M} 在免打扰时段（{quiet}）内，请调整免打扰时段"
+            )
         return value
 
     @field_validator("reminder_policy", mode="before")

@@ -54,6 +54,18 @@ def test_a_bad_schedule_setting_is_refused_naming_it(
     assert problem in caught.value.user_message
 
 
+def test_later_quiet_hours_with_reminder_times_after_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCOREBOT_QUIET_HOURS", "21:00-10:00")
+    monkeypatch.setenv(
+        "SCOREBOT_REMINDER_POLICY",
+        '{"before_at": "10:30", "deadline_day_at": ["10:30", "14:00"], "overdue_at": "10:30"}',
+    )
+    assert schedule_config(load_settings()).quiet == QuietHours(time(21), time(10))
+    monkeypatch.delenv("SCOREBOT_REMINDER_POLICY")
+    with pytest.raises(ConfigError, match="SCOREBOT_REMINDER_POLICY：提醒时间 09:30 在免打扰时段（21:00–10:00）内"):
+        load_settings()
+
+
 def test_a_policy_time_checked_against_configured_quiet_hours(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SCOREBOT_QUIET_HOURS", "off")
     monkeypatch.setenv("SCOREBOT_REMINDER_POLICY", '{"overdue_at": "22:00"}')
