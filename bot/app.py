@@ -29,8 +29,9 @@ from bot.sandbox import create_adapter as create_sandbox_adapter
 from bot.sandbox.members import Member, members_from_directory
 from bot.settings import Settings
 from handlers.base import Handler, Services
+from schedules.jobs import ScheduleRuntime
 from schedules.scheduler import Scheduler
-from schedules.wiring import build_runtime
+from schedules.wiring import build_schedules
 from scoring_core.errors import ConfigError
 from scoring_core.scheme_file import parse_scheme
 from storage.engine import create_engine, session_factory
@@ -106,6 +107,11 @@ def create_app(
     for adapter in [*_platform_adapters(app, deps), *(make(deps) for make in extra_adapters)]:
         adapters[adapter.platform] = adapter
     app[ADAPTERS] = adapters
+    # The schedules (rounds, recipients on the platforms in use, quiet hours, calendar) for the
+    # sweep and for the chat's 催办 / 提醒计划 alike.
+    services = app[SERVICES]
+    schedules = build_schedules(settings, services.scheme, services.directory, [p.value for p in adapters])
+    app[SERVICES] = replace(services, schedules=schedules)
     for adapter in adapters.values():
         app.router.add_routes(adapter.routes())
     app.router.add_get("/healthz", _healthz)
@@ -224,9 +230,9 @@ async def _schedules(app: web.Application) -> AsyncIterator[None]:
     if not settings.schedules_enabled:
         yield
         return
-    platforms = [p.value for p in app[ADAPTERS]]
-    services = app[SERVICES]
-    runtime = build_runtime(settings, app[SESSIONS], app[CLOCK], services.scheme, services.directory, platforms)
+    schedules = app[SERVICES].schedules
+    assert schedules is not None  # built with the app
+    runtime = ScheduleRuntime.of(schedules, app[SESSIONS], app[CLOCK])
     scheduler = Scheduler(runtime, sweep_seconds=settings.schedule_sweep_seconds)
     app[SCHEDULER] = scheduler
     await scheduler.start()

@@ -6,14 +6,17 @@ so they never print in logs or error messages.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
+from schedules.timing import DIGEST_AT, PolicyError, check_send_times, parse_quiet_hours, policy_from
 from scoring_core.errors import ConfigError
 from scoring_core.yaml_marks import say
 
@@ -70,6 +73,14 @@ class Settings(BaseSettings):
     # A send missed while the bot was down is caught up within this window, else skipped and logged.
     schedule_grace_minutes: int = Field(default=120, ge=0)
     schedule_sweep_seconds: float = Field(default=60.0, gt=0)
+    # Nothing is sent in quiet hours ("21:00-08:00", local time; "off" for none).
+    quiet_hours: str = "21:00-08:00"
+    # Reminder policy defaults as JSON, any of: {"before_days": 5, "before_at": "09:30",
+    # "last_day_at": "15:00", "deadline_day_at": ["09:30", "14:00"], "overdue_at": "09:30",
+    # "escalate_overdue": true}; a round may change before_days (开启考核 … 提前3天).
+    reminder_policy: Annotated[dict[str, Any], NoDecode] = Field(default_factory=dict, validate_default=True)
+    # Holidays and 调休 days for years chinesecalendar does not have yet (docs/holidays.md).
+    holidays_path: Path | None = None
 
     outbox_max_attempts: int = Field(default=8, ge=1)
     outbox_backoff_seconds: float = Field(default=2.0, gt=0)
@@ -114,6 +125,42 @@ class Settings(BaseSettings):
         """
         if isinstance(value, str) and re.fullmatch(r"[+-]?\d+(\.\d+)?", value.strip()):
             return timedelta(seconds=float(value))
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        try:
+            quiet = parse_quiet_hours(value)
+        except PolicyError as exc:
+            raise PydanticCustomError("schedule", exc.user_message) from exc
+        if quiet.covers(DIGEST_AT):  # the reminder times are checked with the policy
+            raise PydanticCustomError(
+                "schedule", f"日报时间 {DIGEST_AT:%H:%M} 在免打扰时段（{quiet}）内，请调整免打扰时段"
+            )
+        return value
+
+    @field_validator("reminder_policy", mode="before")
+    @classmethod
+    def _reminder_policy_json(cls, value: object) -> object:
+        """JSON from the environment, read here so a typo is said in Chinese."""
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise PydanticCustomError("schedule", '应为 JSON，如 {"before_days": 3}') from exc
+        if not isinstance(value, dict):
+            raise PydanticCustomError("schedule", '应为 JSON 对象，如 {"before_days": 3}')
+        return value
+
+    @field_validator("reminder_policy")
+    @classmethod
+    def _reminder_policy(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        try:
+            quiet = parse_quiet_hours(info.data.get("quiet_hours", "off"))
+            check_send_times(policy_from(value), quiet)
+        except PolicyError as exc:
+            raise PydanticCustomError("schedule", exc.user_message) from exc
         return value
 
     @property

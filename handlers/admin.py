@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
-from bot.messages import File, Target
+from bot.messages import Card, File, Target
 from handlers.base import Context
-from handlers.commands import DayTime, OpenRound, SetClock, Unlock
+from handlers.commands import DayTime, OpenRound, ReminderPlan, SetClock, Unlock
 from handlers.common import (
     LOCAL,
     Caller,
@@ -18,19 +17,23 @@ from handlers.common import (
     local,
     open_round_info,
     page_of,
+    schedules_of,
     scheme_of,
     text,
 )
 from handlers.parse import BadCommand
 from schedules import jobs as schedule_jobs
-from schedules.content import fmt_day
-from schedules.plan import ScheduleConfig, opening_notices, recipients_from_directory
+from schedules.content import calendar_gap_line, fmt_day, policy_line, published_incomplete, urge_summary
+from schedules.plan import calendar_gaps, opening_notices, upcoming_summary
 from schedules.storage_source import StorageRounds
+from schedules.timing import next_allowed, policy_from
 from scoring_core.directory import Role
 from scoring_core.errors import DomainError
 from scoring_core.names import Exact, department_index, unit_index
 from scoring_core.points import fmt
 from scoring_core.rules import part_for_unit, scorers_of
+from storage.errors import Conflict
+from storage.models.scoring import RoundStatus
 from storage.scoring import (
     Deadline,
     active_adjustments,
@@ -39,6 +42,7 @@ from storage.scoring import (
     load_standing,
     open_round,
     publish_round,
+    reopen_round,
     unlock_part,
 )
 from storage.sheets import ranking_workbook
@@ -47,8 +51,17 @@ from storage.sheets import ranking_workbook
 END_OF_DAY = time(23, 59)
 
 
-def _when(now: datetime, typed: DayTime) -> datetime:
-    year = typed.year or now.astimezone(LOCAL).year
+def _when(now: datetime, typed: DayTime, *, ahead: bool = False) -> datetime:
+    """The moment typed; without a year, this year's.
+
+    With ``ahead`` (a deadline), a month and day without a year that are
+    already past this year mean next year's: ``1月8日`` typed in December.
+    Today stays today (its hour may be past: refused as such).
+    """
+    today = now.astimezone(LOCAL).date()
+    year = typed.year or today.year
+    if ahead and typed.year is None and (typed.month, typed.day) < (today.month, today.day):
+        year += 1
     try:
         return datetime(year, typed.month, typed.day, *(_hm(typed.at or END_OF_DAY)), tzinfo=LOCAL)
     except ValueError as exc:  # 2月29日 in a year without it
@@ -61,12 +74,15 @@ def _hm(at: time) -> tuple[int, int]:
 
 async def open_round_cmd(ctx: Context, caller: Caller, cmd: OpenRound) -> None:
     scheme, directory = scheme_of(ctx), directory_of(ctx)
-    deadline = _when(ctx.now, cmd.deadline)
+    schedules = schedules_of(ctx)
+    deadline = _when(ctx.now, cmd.deadline, ahead=True)
     if deadline <= ctx.now:
         raise DomainError(f"截止时间 {local(deadline)} 已过，请写以后的日期")
+    run_up = {"before_days": cmd.before_days} if cmd.before_days is not None else {}
+    policy_from(run_up, schedules.config.policy)  # a bad 提前N天 is refused before anything opens
     deadlines = [Deadline(deadline)]
     for line in cmd.overrides:
-        at = _when(ctx.now, line.when)
+        at = _when(ctx.now, line.when, ahead=True)
         if line.target in scheme.parts_by_code:
             deadlines.append(Deadline(at, code=line.target))
         else:
@@ -84,21 +100,41 @@ async def open_round_cmd(ctx: Context, caller: Caller, cmd: OpenRound) -> None:
         ctx.event.message_id,
     )
     extra = f"，另有 {len(cmd.overrides)} 项单独截止" if cmd.overrides else ""
-    # The schedules' round-opened card, under the schedules' keys: the reminder
-    # sweep plans the same keys and finds them sent, so each person gets one notice.
-    snapshot = await StorageRounds(scheme, directory).snapshot(ctx.session, info.id)
-    me = Target.user(ctx.event.platform, ctx.event.user_id)
-    recipients = recipients_from_directory(directory, [ctx.event.platform.value])
-    told = 0
-    for notice in opening_notices(snapshot.state, recipients, ctx.now):
-        if notice.target != me and await ctx.send(notice.target, notice.message, dedupe_key=notice.key):
-            told += 1
-    await ctx.reply(text(f"已开启“{info.name}”，截止 {local(deadline)}{extra}。", f"已通知 {told} 位评分人员。"))
+    policy = ""
+    if run_up:
+        chosen = await schedule_jobs.set_policy(ctx.session, schedules, info.id, run_up, caller.actor.id, ctx.now)
+        policy = "本轮" + policy_line(chosen)
+    quiet = schedules.config.quiet
+    if quiet.contains(ctx.now):
+        # Nothing goes out in quiet hours: the sweep's first run after them sends the
+        # round-opened cards (under the same keys, so still one each).
+        told = f"现在是免打扰时段（{quiet}），评分开始通知将于{local(next_allowed(ctx.now, quiet))}发出。"
+        if not schedules.sweeping:
+            told += "（本服务未开启定时发送 SCOREBOT_SCHEDULES_ENABLED，须由开启它的服务发出）"
+    else:
+        # The schedules' round-opened card, under the schedules' keys: the reminder
+        # sweep plans the same keys and finds them sent, so each person gets one notice.
+        snapshot = await StorageRounds(scheme, directory).snapshot(ctx.session, info.id)
+        me = Target.user(ctx.event.platform, ctx.event.user_id)
+        count = 0
+        for notice in opening_notices(snapshot.state, schedules.recipients, ctx.now):
+            if notice.target != me and await ctx.send(notice.target, notice.message, dedupe_key=notice.key):
+                count += 1
+        told = f"已通知 {count} 位评分人员。"
+    gaps = calendar_gap_line(calendar_gaps(schedules.config, ctx.now, [d.at for d in deadlines]))
+    await ctx.reply(text(f"已开启“{info.name}”，截止 {local(deadline)}{extra}。", told, policy, gaps))
 
 
 async def unlock(ctx: Context, caller: Caller, cmd: Unlock) -> None:
+    """解锁: a submitted part is editable again; after the round closed, the round reopens for the correction."""
     scheme, directory = scheme_of(ctx), directory_of(ctx)
-    info = await open_round_info(ctx.session)
+    info = await latest_round(ctx.session)
+    reopened = ""
+    if info.status is not RoundStatus.OPEN:
+        was_published = info.status is RoundStatus.PUBLISHED
+        info = await reopen_round(ctx.session, info.id, caller.actor, ctx.now, ctx.event.message_id)
+        told = "，领导群会收到更正后的排名及名次变化" if was_published else ""
+        reopened = f"“{info.name}”已重新开放以便更正；改完请再“关闭考核”“发布排名”{told}。"
     found = department_index(directory).match(cmd.target)
     if isinstance(found, Exact):
         department = found.name
@@ -110,8 +146,17 @@ async def unlock(ctx: Context, caller: Caller, cmd: Unlock) -> None:
         if len(scorers) != 1:
             raise DomainError(f"第{part.code}项由{'、'.join(scorers)}共同评分，请写明解锁哪个部门")
         department = scorers[0]
-    status = await unlock_part(ctx.session, info.id, department, cmd.code, caller.actor, ctx.now, ctx.event.message_id)
-    await ctx.reply(text(f"已解锁{department}第{status.code}项，可以修改；改完请重新提交。"))
+    try:
+        status = await unlock_part(
+            ctx.session, info.id, department, cmd.code, caller.actor, ctx.now, ctx.event.message_id
+        )
+    except Conflict:
+        if not reopened:
+            raise
+        # Never submitted: reopening the round is what makes it editable.
+        await ctx.reply(text(reopened, f"{department}第{cmd.code}项未提交过，现在即可修改。"))
+        return
+    await ctx.reply(text(reopened, f"已解锁{department}第{status.code}项，可以修改；改完请重新提交。"))
     for member in directory.members_of(department):
         uid = member.ids.get(ctx.event.platform.value)
         if uid is not None and uid != ctx.event.user_id:
@@ -134,6 +179,9 @@ async def publish(ctx: Context, caller: Caller) -> None:
     published = await publish_round(ctx.session, info.id, caller.actor, ctx.now, ctx.event.message_id)
     standing = await load_standing(ctx.session, info.id, scheme_of(ctx), directory_of(ctx))
     top = [f"{r.rank}. {r.unit} {fmt(r.total)}" + ("（否决）" if r.vetoed else "") for r in standing.results[:5]]
+    # The same words as the leaders' group push: published, and what is missing counts as 0.
+    missing = f"（{published_incomplete(len(standing.missing)).removesuffix('。')}）" if standing.missing else ""
+    stamp = published.published_at.isoformat() if published.published_at else ""
     told = 0
     for dept in directory_of(ctx).departments:
         for member in dept.members:
@@ -142,8 +190,8 @@ async def publish(ctx: Context, caller: Caller) -> None:
                 continue
             await ctx.send(
                 Target.user(ctx.event.platform, uid),
-                text(f"“{published.name}”排名已发布：", *top, "发“排名”查看全部，“明细 单位”查看得分明细。"),
-                dedupe_key=f"published:{info.id}:{ctx.event.platform.value}:{uid}",
+                text(f"“{published.name}”排名已发布{missing}：", *top, "发“排名”查看全部，“明细 单位”查看得分明细。"),
+                dedupe_key=f"published:{info.id}:{stamp}:{ctx.event.platform.value}:{uid}",
             )
             told += 1
     await ctx.reply(text(f"已发布“{published.name}”排名，已通知 {told} 位领导。"))
@@ -161,36 +209,65 @@ async def export(ctx: Context, caller: Caller) -> None:
 
 
 async def chase(ctx: Context, caller: Caller) -> None:
-    """The departments behind, slowest first; each gets one nudge a day."""
+    """催办: the schedules' reminder card now to the departments behind (``schedules.jobs.urge``)."""
     info = await open_round_info(ctx.session)
-    standing = await load_standing(ctx.session, info.id, scheme_of(ctx), directory_of(ctx))
-    behind = Counter(m.scorer for m in standing.missing)
-    if not behind:
-        await ctx.reply(text("所有部门的评分都已齐全，无需催办。"))
-        return
-    today = ctx.now.astimezone(LOCAL).date().isoformat()
-    for dept, count in behind.items():
-        department = directory_of(ctx).find_department(dept)
-        for member in department.members if department else ():
-            uid = member.ids.get(ctx.event.platform.value)
-            if uid is None or member.role not in (Role.SCORER, Role.HEAD):
-                continue
-            await ctx.send(
-                Target.user(ctx.event.platform, uid),
-                text(f"【催办】{dept}还有 {count} 条评分未完成，请尽快评分。", "发“任务”查看。"),
-                dedupe_key=f"chase:{info.id}:{dept}:{today}:{ctx.event.platform.value}:{uid}",
-            )
-    rows = [f"{dept} 缺 {count} 条" for dept, count in behind.most_common()]
+    report = await schedule_jobs.urge(ctx.session, schedules_of(ctx), ctx.now, info.id)
+    summary = urge_summary(report.departments, report.persons, report.skipped_departments, report.skipped_persons)
+    rows = [f"{dept} 缺 {left} 条" for dept, left in report.left]
     page = page_of(rows, 1, "催办")
     more = f"……共 {len(rows)} 个部门" if page.footer else ""
-    await ctx.reply(text(f"已催办 {len(behind)} 个部门（每天每部门一次）：", *page.lines, more))
+    await ctx.reply(text(*summary, *page.lines, more))
 
 
 async def snooze(ctx: Context, caller: Caller) -> None:
     """稍后提醒 (the reminder card's button): the reminder sweep skips this person until then."""
     me = Target.user(ctx.event.platform, ctx.event.user_id)
-    until = await schedule_jobs.snooze(ctx.session, me, ctx.now, ScheduleConfig())
+    until = await schedule_jobs.snooze(ctx.session, me, ctx.now, schedules_of(ctx).config)
     await ctx.reply(text(f"好的，{local(until)} 前不再提醒您。"))
+
+
+#: How far ahead 提醒计划 looks.
+PLAN_DAYS = 7
+
+
+async def reminder_plan(ctx: Context, caller: Caller, cmd: ReminderPlan) -> None:
+    """提醒计划: the open round's sends of the next days, one line per slot, paged."""
+    info = await open_round_info(ctx.session)
+    schedules = schedules_of(ctx)
+    found = await schedule_jobs.upcoming_sends(ctx.session, schedules, ctx.now, timedelta(days=PLAN_DAYS), info.id)
+    rows = upcoming_summary(found) or ["接下来没有计划发送的提醒或日报。"]
+    page = page_of(rows, cmd.page, "提醒计划")
+    paused = await schedule_jobs.is_paused(ctx.session, info.id)
+    notes = ["提醒已暂停（日报照发），发“恢复提醒”恢复。"] if paused else []
+    warning = await schedule_jobs.calendar_warning(ctx.session, schedules, ctx.now, info.id)
+    if warning and page.lines[:1] == tuple(rows[:1]):
+        notes.append(warning)  # on the first page
+    await ctx.reply(
+        Card(
+            title=f"提醒计划：未来 {PLAN_DAYS} 天",
+            description=info.name,
+            lines=(*notes, *page.lines, page.footer) if page.footer else (*notes, *page.lines),
+            buttons=(page.next_button,) if page.next_button else (),
+        )
+    )
+
+
+async def pause_reminders(ctx: Context, caller: Caller) -> None:
+    info = await open_round_info(ctx.session)
+    changed = await schedule_jobs.pause(ctx.session, schedules_of(ctx), info.id, caller.actor.id, ctx.now)
+    said = "已暂停" if changed else "本已暂停"
+    await ctx.reply(
+        text(f"“{info.name}”的提醒{said}（催办也暂停；评分开始通知和进度日报照发）。", "发“恢复提醒”恢复。")
+    )
+
+
+async def resume_reminders(ctx: Context, caller: Caller) -> None:
+    info = await open_round_info(ctx.session)
+    changed = await schedule_jobs.resume(ctx.session, schedules_of(ctx), info.id, ctx.now)
+    if changed:
+        await ctx.reply(text(f"已恢复“{info.name}”的提醒；暂停期间错过的提醒不补发。"))
+    else:
+        await ctx.reply(text(f"“{info.name}”的提醒并未暂停。"))
 
 
 async def set_clock(ctx: Context, caller: Caller, cmd: SetClock) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +20,9 @@ from bot.messages import Message, Outbound, Target
 from scoring_core.directory import Directory
 from scoring_core.scheme import Scheme
 from storage import outbox
+
+if TYPE_CHECKING:
+    from schedules.jobs import Schedules
 
 
 def chat_of(event: InboundEvent) -> Target:
@@ -39,6 +43,8 @@ class Services:
     scheme_text: str = ""
     #: dev only (SCOREBOT_DEV_CLOCK): the clock admins move with 调时; None when off
     clock_control: DevClock | None = None
+    #: the schedules' rounds, recipients and configuration (催办, 提醒计划, 稍后提醒...)
+    schedules: Schedules | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -201,10 +201,15 @@ class DeadlineLine:
 
 @dataclass(frozen=True, slots=True)
 class OpenRound:
-    """开启考核 <日期>, then optional lines ``<部门或编号> <日期>``."""
+    """开启考核 <日期> [提前N天], then optional lines ``<部门或编号> <日期>``.
+
+    ``before_days`` (提前3天): this round's reminders start that many working
+    days before the deadline instead of the default.
+    """
 
     deadline: DayTime
     overrides: tuple[DeadlineLine, ...] = ()
+    before_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,10 +248,27 @@ class FailedSends:
 
 
 @dataclass(frozen=True, slots=True)
+class ReminderPlan:
+    """提醒计划: the open round's reminders and digests of the next days, paged."""
+
+    page: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class Resend:
     """重发 12 / 重发全部: send failed messages again (None: all of them)."""
 
     row_ids: tuple[int, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class PauseReminders:
+    """暂停提醒: hold the open round's reminders (and 催办); notices and the digest go on."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeReminders:
+    """恢复提醒: the open round's reminders again (what fell due meanwhile is not sent)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +313,9 @@ Command = (
     | Publish
     | Export
     | Chase
+    | ReminderPlan
+    | PauseReminders
+    | ResumeReminders
     | Snooze
     | SetClock
     | FailedSends

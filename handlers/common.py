@@ -12,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.events import UserKey
 from bot.messages import Button, ButtonStyle, Message, Target, Text
 from handlers.base import Context
+from schedules.jobs import Schedules
+from schedules.plan import recipients_from_directory
+from schedules.storage_source import StorageRounds
 from scoring_core.directory import Directory, Member, Role
 from scoring_core.errors import ConfigError, DomainError
 from scoring_core.names import Candidates, Exact, NameIndex, NoMatch
@@ -68,6 +71,15 @@ def directory_of(ctx: Context) -> Directory:
     if ctx.services.directory is None:
         raise ConfigError("名录未加载，请联系管理员检查配置")
     return ctx.services.directory
+
+
+def schedules_of(ctx: Context) -> Schedules:
+    """The schedules the app runs (services built without them: the defaults, this platform)."""
+    if ctx.services.schedules is not None:
+        return ctx.services.schedules
+    directory = directory_of(ctx)
+    recipients = recipients_from_directory(directory, [ctx.event.platform.value])
+    return Schedules(StorageRounds(scheme_of(ctx), directory), recipients, sweeping=False)
 
 
 def identify(ctx: Context) -> Caller | None:

@@ -8,6 +8,7 @@ from bot.messages import Card
 from handlers.base import Context
 from handlers.commands import Detail, Progress, Ranking
 from handlers.common import Caller, directory_of, exact_name, latest_round, page_of, scheme_of
+from schedules.content import published_incomplete
 from scoring_core.names import unit_index
 from scoring_core.points import fmt
 from scoring_core.results import Standing
@@ -17,6 +18,8 @@ from storage.scoring import RoundInfo, load_standing, part_status
 
 
 def _state(info: RoundInfo, standing: Standing) -> str:
+    if info.status is RoundStatus.PUBLISHED and not standing.complete:
+        return f"排名已发布：{published_incomplete(len(standing.missing))}"
     if info.status is RoundStatus.PUBLISHED:
         return "正式排名（已发布）"
     if standing.complete:

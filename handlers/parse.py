@@ -34,12 +34,15 @@ from handlers.commands import (
     FullMarks,
     Help,
     OpenRound,
+    PauseReminders,
     Previous,
     Progress,
     Publish,
     Quit,
     Ranking,
+    ReminderPlan,
     Resend,
+    ResumeReminders,
     Review,
     Score,
     SetClock,
@@ -112,12 +115,16 @@ _KEYWORDS: dict[str, Command] = {
     **dict.fromkeys(("稍后提醒",), Snooze()),
     **dict.fromkeys(("发送失败", "失败消息"), FailedSends()),
     **dict.fromkeys(("重发全部", "全部重发"), Resend(None)),
+    **dict.fromkeys(("提醒计划", "查看提醒计划"), ReminderPlan()),
+    **dict.fromkeys(("暂停提醒",), PauseReminders()),
+    **dict.fromkeys(("恢复提醒",), ResumeReminders()),
 }
 _PAGED: dict[str, Callable[[int], Command]] = {
     "任务": Tasks,
     "进度": Progress,
     "排名": Ranking,
     "发送失败": FailedSends,
+    "提醒计划": ReminderPlan,
 }
 
 
@@ -331,8 +338,24 @@ def _is_number_word(word: str) -> bool:
     return bool(body) and _NUMBER.fullmatch(body) is not None
 
 
+_BEFORE = re.compile(r"提前\s*(\d{1,2})\s*个?\s*(?:工作日|天)")
+_OPEN_USAGE = "开启考核 2020-12-20 18:00"
+
+
 def _open_round(rest: str, _: frozenset[str]) -> Command:
-    return OpenRound(_day_time(rest, "开启考核 2020-12-20 18:00"))
+    rest, before = _before_days(rest)
+    return OpenRound(_day_time(rest, _OPEN_USAGE), before_days=before)
+
+
+def _before_days(text: str) -> tuple[str, int | None]:
+    """``12月20日 提前3天`` → (``12月20日``, 3): from how many working days before the deadline to remind."""
+    head, found, tail = text.partition("提前")
+    if not found:
+        return text, None
+    m = _BEFORE.fullmatch(found + tail.strip())
+    if m is None:
+        raise BadCommand(f"“提前{_shown(tail, 8)}”看不懂：请写如“提前3天”（截止前几个工作日开始每天提醒）")
+    return head.strip(), int(m.group(1))
 
 
 def _day_time(text: str, usage: str) -> DayTime:
@@ -450,7 +473,8 @@ def _multi(lines: list[tuple[int, str]]) -> Command:
 
 
 def _open_round_lines(lines: list[tuple[int, str]]) -> OpenRound:
-    deadline = _day_time(lines[0][1].removeprefix("开启考核"), "开启考核 2020-12-20 18:00")
+    first, before = _before_days(lines[0][1].removeprefix("开启考核"))
+    deadline = _day_time(first, _OPEN_USAGE)
     problems: list[Problem] = []
     overrides: list[DeadlineLine] = []
     for n, line in lines[1:]:
@@ -463,4 +487,4 @@ def _open_round_lines(lines: list[tuple[int, str]]) -> OpenRound:
             problems.append(Problem(f"第{n}行", exc.user_message))
     if problems:
         raise InputRejected("开启考核的截止时间有误，未开启：", problems)
-    return OpenRound(deadline, tuple(overrides))
+    return OpenRound(deadline, tuple(overrides), before)

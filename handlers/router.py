@@ -27,12 +27,15 @@ from handlers.commands import (
     FullMarks,
     Help,
     OpenRound,
+    PauseReminders,
     Previous,
     Progress,
     Publish,
     Quit,
     Ranking,
+    ReminderPlan,
     Resend,
+    ResumeReminders,
     Review,
     Score,
     SetClock,
@@ -168,6 +171,15 @@ async def dispatch(
         case Chase():
             require(caller, ADMINS, "催办")
             await admin.chase(ctx, caller)
+        case ReminderPlan():
+            require(caller, ADMINS, "查看提醒计划")
+            await admin.reminder_plan(ctx, caller, command)
+        case PauseReminders():
+            require(caller, ADMINS, "暂停提醒")
+            await admin.pause_reminders(ctx, caller)
+        case ResumeReminders():
+            require(caller, ADMINS, "恢复提醒")
+            await admin.resume_reminders(ctx, caller)
         case Snooze():
             await admin.snooze(ctx, caller)
         case SetClock():

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -45,6 +45,8 @@ MAX_HEIGHT_PX = 4000  # past this, rows get thinner instead; keeps the PNG far b
 MAX_LABEL_CHARS = 16
 
 BAR_COLOR = "#2f5597"
+VETO_COLOR = "#c00000"  # a vetoed unit's bar: red, and "（否决）" after its name
+VETO_MARK = "（否决）"
 TEXT_COLOR = "#222222"
 
 
@@ -92,8 +94,10 @@ def chart_height_px(n_rows: int) -> int:
     return min(MAX_HEIGHT_PX, max(MIN_HEIGHT_PX, HEADER_PX + ROW_PX * n_rows))
 
 
-def _short(name: str) -> str:
-    return name if len(name) <= MAX_LABEL_CHARS else name[: MAX_LABEL_CHARS - 1] + "…"
+def _short(name: str, mark: str = "") -> str:
+    """The label: the name shortened to fit ``MAX_LABEL_CHARS`` with ``mark`` kept whole after it."""
+    room = MAX_LABEL_CHARS - len(mark)
+    return (name if len(name) <= room else name[: room - 1] + "…") + mark
 
 
 def _text_width_em(text: str) -> float:
@@ -101,11 +105,18 @@ def _text_width_em(text: str) -> float:
     return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.6 for c in text)
 
 
-def ranking_figure(rows: Sequence[tuple[str, Decimal]], title: str, *, font: CjkFont | None = None) -> Figure:
+def ranking_figure(
+    rows: Sequence[tuple[str, Decimal]],
+    title: str,
+    *,
+    vetoed: Collection[str] = (),
+    font: CjkFont | None = None,
+) -> Figure:
     """The chart as a matplotlib Figure (for tests and for ``render_ranking_chart``).
 
     ``rows`` are (unit name, total) in ranking order; the first is drawn at
-    the top.  Every text gets the CJK font explicitly.
+    the top.  Units in ``vetoed`` (一票否决) get a red bar and "（否决）" after
+    their name.  Every text gets the CJK font explicitly.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -125,7 +136,7 @@ def ranking_figure(rows: Sequence[tuple[str, Decimal]], title: str, *, font: Cjk
     label_font = FontProperties(family=font.family, size=size_pt)
     title_font = FontProperties(family=font.family, size=16)
 
-    labels = [_short(name) for name, _ in rows]
+    labels = [_short(name, VETO_MARK if name in vetoed else "") for name, _ in rows]
     widest_px = max((_text_width_em(t) for t in labels), default=4) * size_pt * DPI / 72
     left = min(0.4, (widest_px + 30) / WIDTH_PX)
     fig.subplots_adjust(left=left, right=0.9, top=1 - 70 / height_px, bottom=30 / height_px)
@@ -139,7 +150,8 @@ def ranking_figure(rows: Sequence[tuple[str, Decimal]], title: str, *, font: Cjk
 
     values = [float(total) for _, total in rows]  # floats only for drawing
     positions = list(range(len(rows)))
-    ax.barh(positions, values, color=BAR_COLOR, height=0.7)
+    colors = [VETO_COLOR if name in vetoed else BAR_COLOR for name, _ in rows]
+    ax.barh(positions, values, color=colors, height=0.7)
     ax.set_yticks(positions, labels)
     for tick in ax.get_yticklabels():
         tick.set_fontproperties(label_font)
@@ -168,9 +180,9 @@ def ranking_figure(rows: Sequence[tuple[str, Decimal]], title: str, *, font: Cjk
     return fig
 
 
-def render_ranking_chart(rows: Sequence[tuple[str, Decimal]], title: str) -> bytes:
+def render_ranking_chart(rows: Sequence[tuple[str, Decimal]], title: str, *, vetoed: Collection[str] = ()) -> bytes:
     """The ranking chart as PNG bytes, ``WIDTH_PX`` wide (CPU-bound: run in a thread)."""
-    fig = ranking_figure(rows, title)
+    fig = ranking_figure(rows, title, vetoed=vetoed)
     buf = io.BytesIO()
     # No "Software" stamp, so the same rows give the same bytes.
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})

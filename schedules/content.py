@@ -16,7 +16,7 @@ from datetime import datetime, time
 from decimal import Decimal
 
 from bot.messages import Button, ButtonStyle, Card, Markdown
-from schedules.timing import TZ, Stage
+from schedules.timing import TZ, ReminderPolicy, Stage
 from scoring_core.points import fmt
 
 #: The text command behind 开始评分 / 继续评分: lists the scorer's open tasks.
@@ -252,7 +252,7 @@ def digest_markdown(
     if open_:
         lines += ["", f"**进行中（{len(open_)} 个部门）**"]
         lines += [_progress_line(p) for p in open_]
-    if total and Decimal(done) / Decimal(total) >= TOP_SHOWN_FROM and top:
+    if shows_top(progress, top):
         lines += ["", "**暂定前五名**（评分未齐，仅供参考）" if done < total else "**前五名**"]
         lines += [f"{r.rank}. {r.unit} {fmt(r.total)}" for r in top[:DIGEST_TOP_N]]
     return tuple(Markdown(content=page) for page in split_markdown("\n".join(lines), limit))
@@ -290,23 +290,34 @@ def ranking_markdown(
     *,
     final: bool,
     previous: Mapping[str, int] | None = None,
+    since: str = "",
+    edition: int = 1,
+    missing: int = 0,
     limit: int = GROUP_MARKDOWN_LIMIT,
 ) -> tuple[Markdown, ...]:
     """The ranking summary for leaders' groups, split to the robot's size limit.
 
     Top 10 and bottom 5 are taken among units without a veto (a vetoed unit
     ranks last by rule, which would crowd the bottom 5); vetoed units get
-    their own section with the reason.  ``previous`` maps unit to its rank
-    in the last push, for the arrows; None means this is the first push.
+    their own section with the reason.  ``final``: the round is complete;
+    else it was published with ``missing`` scores counted as 0, and says so.
+    ``previous`` maps unit to its rank in what the leaders saw last (the
+    previous publication, else the last digest's provisional ranking),
+    named by ``since``, for the arrows; None: no arrows.  ``edition`` counts
+    publications: a second one is a correction.
     """
     ranked = [r for r in rows if not r.vetoed]
     vetoed = [r for r in rows if r.vetoed]
     top = ranked[:TOP_N]
     bottom = ranked[max(TOP_N, len(ranked) - BOTTOM_N) :]
-    state = "最终排名" if final else "暂定排名"
+    state = "最终排名" if final else "排名已发布"
+    meta = f"{fmt_minute(at)}发布 · 共 {len(rows)} 个单位"
+    meta += " · 首次发布" if edition <= 1 else f" · 第{edition}次发布（更正）"
+    if previous is not None and since:
+        meta += f" · 名次对比{since}"
     lines = [
         f"### {round_.title}：{state}",
-        f"{fmt_minute(at)}发布 · 共 {len(rows)} 个单位" + ("" if previous is not None else " · 首次发布"),
+        meta,
         "",
         f"**前{len(top)}名**" if len(top) < TOP_N else f"**前{TOP_N}名**",
     ]
@@ -318,8 +329,24 @@ def ranking_markdown(
         lines += ["", f"**一票否决（{len(vetoed)} 个单位）**"]
         lines += [f"- {r.unit}（第{r.rank}名）：{'；'.join(r.veto_reasons) or '未注明原因'}" for r in vetoed]
     if not final:
-        lines += ["", "> 评分尚未全部完成，未评部分按 0 分计，排名仅供参考。"]
+        lines += ["", f"> {published_incomplete(missing)}"]
     return tuple(Markdown(content=page) for page in split_markdown("\n".join(lines), limit))
+
+
+def published_incomplete(missing: int) -> str:
+    """What a ranking published before every score was in says, in the group and in the leaders' DM."""
+    return f"发布时尚缺 {missing} 条评分，按 0 分计。"
+
+
+def ranking_chart_title(round_title: str, *, final: bool, missing: int = 0) -> str:
+    return f"{round_title}{'最终排名' if final else f'排名（缺{missing}条评分按0分计）'}"
+
+
+def shows_top(progress: Sequence[DepartmentProgress], top: Sequence[RankRow]) -> bool:
+    """Whether the digest shows the provisional top 5 (from ``TOP_SHOWN_FROM`` of the tasks scored)."""
+    total = sum(p.total for p in progress)
+    done = sum(min(p.done, p.total) for p in progress)
+    return bool(total and top and Decimal(done) / Decimal(total) >= TOP_SHOWN_FROM)
 
 
 def _rank_line(r: RankRow, previous: Mapping[str, int] | None) -> str:
@@ -372,3 +399,51 @@ def _fit(line: str, limit: int) -> str:
         return line
     data = line.encode("utf-8")[: limit - len("…".encode())]
     return data.decode("utf-8", errors="ignore") + "…"
+
+
+# --- admin replies (chat and CLI alike) -------------------------------------------
+
+
+def urge_summary(departments: int, persons: int, skipped_departments: int, skipped_persons: int) -> tuple[str, ...]:
+    """What a 催办 did, in one or two lines."""
+    if not (departments or skipped_persons):
+        return ("所有部门的评分都已齐全，无需催办。",)
+    lines = [f"已催办 {departments} 个部门，共 {persons} 人。" if departments else "这次没有发出新的催办。"]
+    if skipped_persons:
+        because = f"，{skipped_departments} 个部门因此未催办" if skipped_departments else ""
+        lines.append(f"跳过 {skipped_persons} 人：一小时内刚收到过提醒或选了稍后提醒{because}。")
+    return tuple(lines)
+
+
+def calendar_gap_line(years: Sequence[int]) -> str:
+    """The warning when reminders fall in years whose holidays are not loaded ("" when none)."""
+    if not years:
+        return ""
+    shown = "、".join(f"{y}年" for y in years)
+    return (
+        f"注意：未载入{shown}的节假日安排，暂按周一至周五为工作日安排提醒；"
+        "公布后请写入 SCOREBOT_HOLIDAYS_PATH 指定的文件（见 docs/holidays.md）。"
+    )
+
+
+def upcoming_line(at: datetime, last: datetime, kind: str, departments: int, recipients: int) -> str:
+    """One planned slot for 提醒计划: ``12月3日 09:30–09:34 评分提醒 47 个部门 94 人``."""
+    span = f"{fmt_minute(at)}" + (f"–{last.astimezone(TZ):%H:%M}" if last.astimezone(TZ) > at.astimezone(TZ) else "")
+    if kind == "digest":
+        return f"{span} 进度日报 → {recipients} 个领导群"
+    return f"{span} 评分提醒 {departments} 个部门 {recipients} 人"
+
+
+def policy_line(policy: ReminderPolicy) -> str:
+    """A reminder policy in one sentence, for 开启考核 and ``scorebot schedule policy``."""
+    parts = []
+    if policy.before_working_days:
+        parts.append(f"截止前 {policy.before_working_days} 个工作日起每个工作日 {policy.before_at:%H:%M}")
+    if policy.last_day_at is not None:
+        parts.append(f"截止前最后一个工作日 {policy.last_day_at:%H:%M}")
+    if policy.deadline_day_at:
+        parts.append("截止当天 " + "、".join(f"{t:%H:%M}" for t in policy.deadline_day_at))
+    if policy.overdue_at is not None:
+        heads = "（同时提醒部门负责人）" if policy.escalate_overdue else ""
+        parts.append(f"逾期后每个工作日 {policy.overdue_at:%H:%M}{heads}")
+    return "提醒：" + ("；".join(parts) if parts else "不发提醒") + "。"

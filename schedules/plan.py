@@ -28,12 +28,17 @@ from schedules.content import (
     ranking_markdown,
     reminder_card,
     round_opened_card,
+    shows_top,
+    upcoming_line,
 )
 from schedules.timing import (
+    DEFAULT_CALENDAR,
     DEFAULT_POLICY,
     DEFAULT_QUIET,
     DIGEST_AT,
     TZ,
+    Calendar,
+    CatchUp,
     QuietHours,
     ReminderPolicy,
     ReminderSlot,
@@ -84,6 +89,8 @@ class ScheduleConfig:
     grace: timedelta = timedelta(hours=2)
     spread_minutes: int = 5
     is_workday: WorkdayFn = is_working_day
+    #: where ``is_workday`` comes from, to tell which years' holidays are known
+    calendar: Calendar = DEFAULT_CALENDAR
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +104,14 @@ class Recipients:
     def everyone(self) -> tuple[Target, ...]:
         """Members then heads, each once: who is told that a round opened."""
         return tuple(dict.fromkeys((*self.members, *self.heads)))
+
+
+def escalation_heads(who: Recipients) -> tuple[Target, ...]:
+    """The heads an overdue reminder escalates to: those not already reminded as members.
+
+    (A department without scorers has its heads take the members' reminders.)
+    """
+    return tuple(t for t in who.heads if t not in who.members)
 
 
 def recipients_from_directory(directory: Directory, platforms: Sequence[str]) -> dict[str, Recipients]:
@@ -135,19 +150,27 @@ class Send:
 
 @dataclass(frozen=True, slots=True)
 class Missed:
-    """A slot too old to catch up on: logged, not sent."""
+    """A slot too old to catch up on: logged, not sent.
+
+    ``department`` is None for the leaders' digest; ``target`` names the
+    person of a snooze follow-up (稍后提醒 is per person).
+    """
 
     round_id: int | str
     kind: Kind
-    department: str
+    department: str | None
     slot_key: str
     at: datetime
+    target: Target | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SweepPlan:
     sends: tuple[Send, ...] = ()
     missed: tuple[Missed, ...] = ()
+    #: digests planned now that show the provisional ranking: their ranks are kept,
+    #: so the ranking push can show the changes since (slot time, slot key)
+    ranked_digests: tuple[tuple[datetime, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,16 +248,21 @@ def plan_round(
                 progress.deadline, until=now, policy=config.policy, quiet=config.quiet, is_workday=config.is_workday
             )
         sends += _reminders(state, progress, plans[progress.deadline], who, now, last_run, snoozes, config, missed)
-        sends += _snooze_returns(state, progress, who, now, last_run, snoozes, config)
+        sends += _snooze_returns(state, progress, who, now, last_run, snoozes, config, missed)
 
     digests = digest_slots(state.opened_at, now, at=DIGEST_AT, is_workday=config.is_workday)
-    for slot in due_slots(now, digests, last_run, config.grace).due if leader_groups else ():
+    catch = due_slots(now, digests, last_run, config.grace) if leader_groups else CatchUp((), ())
+    missed += [Missed(info.id, Kind.DIGEST, None, s.slot_key, s.at) for s in catch.missed]
+    ranked: list[tuple[datetime, str]] = []
+    for slot in catch.due:
         pages = digest_markdown(info, state.progress, slot.at, state.top)
+        if shows_top(state.progress, state.top):
+            ranked.append((slot.at, slot.slot_key))
         for group in leader_groups:
             for n, page in enumerate(pages, start=1):
                 key = send_key(info.id, Kind.DIGEST, group, f"{slot.slot_key}#{n}")
                 sends.append(Send(Kind.DIGEST, key, group, page, slot.at))
-    return SweepPlan(tuple(sends), tuple(missed))
+    return SweepPlan(tuple(sends), tuple(missed), tuple(ranked))
 
 
 def opening_notices(state: RoundState, recipients: Mapping[str, Recipients], now: datetime) -> tuple[Send, ...]:
@@ -295,7 +323,9 @@ def _reminders(
             sends.append(Send(Kind.REMIND, key, target, card, spread_slot.at))
         if slot.escalate:
             head_card = reminder_card(info, progress, slot.stage, slot.at, to_head=True)
-            for target in who.heads:
+            for target in escalation_heads(who):
+                if snoozes.get(target, now) > now:
+                    continue  # 稍后提醒 holds a head's reminders too
                 key = send_key(info.id, Kind.REMIND_HEAD, target, slot.slot_key)
                 sends.append(Send(Kind.REMIND_HEAD, key, target, head_card, spread_slot.at))
     return sends
@@ -309,17 +339,31 @@ def _snooze_returns(
     last_run: datetime | None,
     snoozes: Mapping[Target, datetime],
     config: ScheduleConfig,
+    missed: list[Missed],
 ) -> list[Send]:
-    """One reminder to each member whose snooze ended since the last run (within grace)."""
+    """One reminder to each person whose snooze ended since the last run (within grace).
+
+    Members get the reminder card; a head (not also a member) gets one only
+    when the department is overdue by then and overdue reminders escalate,
+    the head's card.  A follow-up older than the grace window (the bot was
+    down) is missed like a slot: reported for the log, not sent.
+    """
     sends: list[Send] = []
-    for target in who.members:
+    heads = escalation_heads(who)
+    for target in (*who.members, *heads):
         until = snoozes.get(target)
-        if until is None or until > now or now - until > config.grace:
+        if until is None or until > now:
             continue
         if last_run is not None and until <= last_run:
             continue
         stage = stage_at(until, progress.deadline, is_workday=config.is_workday)
-        card = reminder_card(state.info, progress, stage, until)
+        to_head = target in heads
+        if to_head and not (stage is Stage.OVERDUE and config.policy.escalate_overdue):
+            continue  # heads hear only of an overdue department
+        if now - until > config.grace:
+            missed.append(Missed(state.info.id, Kind.SNOOZED, progress.department, slot_key(until), until, target))
+            continue
+        card = reminder_card(state.info, progress, stage, until, to_head=to_head)
         key = send_key(state.info.id, Kind.SNOOZED, target, slot_key(until))
         sends.append(Send(Kind.SNOOZED, key, target, card, until))
     return sends
@@ -336,13 +380,18 @@ def plan_ranking_push(
     previous: Mapping[str, int] | None,
     chart_png: bytes,
     workbook: bytes,
+    since: str = "",
+    edition: int = 1,
+    missing: int = 0,
 ) -> tuple[Send, ...]:
     """The ranking push to each leaders' group: markdown pages, the chart, the workbook.
 
     ``event`` names what triggered it (``published-2020-10-20T10:00``,
     ``closed``), so a second publish pushes again but a restart does not.
     """
-    pages = ranking_markdown(info, rows, at, final=final, previous=previous)
+    pages = ranking_markdown(
+        info, rows, at, final=final, previous=previous, since=since, edition=edition, missing=missing
+    )
     stamp = at.astimezone(TZ).strftime("%Y%m%d-%H%M")
     parts: list[tuple[str, Message]] = [(f"md{n}", page) for n, page in enumerate(pages, start=1)]
     parts.append(("chart", Image(filename=f"排名图-{stamp}.png", data=chart_png)))
@@ -400,3 +449,28 @@ def upcoming(
             if d.at > now:
                 found.append(Upcoming(d.at, info.id, Kind.DIGEST, None, d.slot_key, len(leader_groups)))
     return sorted(found, key=lambda u: (u.at, u.department or ""))
+
+
+def upcoming_summary(items: Sequence[Upcoming]) -> list[str]:
+    """Planned sends one line per slot (departments' spread minutes taken together), in time order."""
+    slots: dict[tuple[int | str, Kind, str], list[Upcoming]] = {}
+    for item in items:
+        slots.setdefault((item.round_id, item.kind, item.slot_key), []).append(item)
+    lines = []
+    for (_, kind, _), group in sorted(slots.items(), key=lambda kv: min(u.at for u in kv[1])):
+        first, last = min(u.at for u in group), max(u.at for u in group)
+        departments = len({u.department for u in group if u.department is not None})
+        lines.append(upcoming_line(first, last, kind.value, departments, sum(u.recipients for u in group)))
+    return lines
+
+
+#: Overdue reminders run on after the deadline: a week of them is checked against the calendar.
+OVERDUE_LOOKAHEAD = timedelta(days=7)
+
+
+def calendar_gaps(config: ScheduleConfig, now: datetime, deadlines: Sequence[datetime]) -> tuple[int, ...]:
+    """Years from today to a week past the last deadline whose holidays the calendar does not know."""
+    if not deadlines:
+        return ()
+    last = max(deadlines) + OVERDUE_LOOKAHEAD
+    return config.calendar.gaps(now.astimezone(TZ).date(), last.astimezone(TZ).date())

@@ -23,11 +23,16 @@ from scoring_core.results import Standing
 
 @dataclass(frozen=True, slots=True)
 class RankingEvent:
-    """A ranking to push once: ``event`` names it (``published-2020-10-20T10:00``, ``closed``)."""
+    """A ranking to push once: ``event`` names it (``final-2020-10-20T09:00``, ``published-2020-10-20T10:00``).
+
+    ``final``: the round is complete; else it was published with ``missing``
+    scores, counted as 0.
+    """
 
     event: str
     at: datetime
     final: bool
+    missing: int = 0
 
 
 @dataclass(frozen=True, slots=True)

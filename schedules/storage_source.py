@@ -82,19 +82,24 @@ class StorageRounds:
         return await asyncio.to_thread(ranking_workbook, standing, scores, adjustments, f"{stored.name}排名")
 
 
-#: The one event of a complete round's final ranking: closing it complete and then
-#: publishing it are the same ranking (a closed round takes no scores), pushed once.
-FINAL_EVENT = "final"
-
-
 def _push(stored: StoredRound, standing: Standing) -> RankingEvent | None:
-    """The final ranking once; an incomplete round's published ranking once per publish time."""
+    """The ranking a closed or published round owes the leaders' groups, named by when it was made.
+
+    A complete round's final ranking is pushed when it closes; publishing it
+    is the same ranking (a closed round takes no scores), so both name the
+    close: pushed once.  An incomplete round is pushed when published, with
+    the scores missing counted as 0.  A round reopened for a correction
+    (解锁) and closed or published again makes a new event: pushed again,
+    with the changes since the previous publication.
+    """
     if stored.status is RoundStatus.CLOSED and stored.closed_at is not None and standing.complete:
-        return RankingEvent(FINAL_EVENT, stored.closed_at, final=True)
+        return RankingEvent(f"final-{slot_key(stored.closed_at)}", stored.closed_at, final=True)
     if stored.status is RoundStatus.PUBLISHED and stored.published_at is not None:
         if standing.complete:
-            return RankingEvent(FINAL_EVENT, stored.published_at, final=True)
-        return RankingEvent(f"published-{slot_key(stored.published_at)}", stored.published_at, final=False)
+            closed = stored.closed_at or stored.published_at
+            return RankingEvent(f"final-{slot_key(closed)}", closed, final=True)
+        published = stored.published_at
+        return RankingEvent(f"published-{slot_key(published)}", published, final=False, missing=len(standing.missing))
     return None
 
 

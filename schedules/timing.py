@@ -12,8 +12,9 @@ import enum
 import functools
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo
@@ -44,7 +45,7 @@ class CalendarRangeError(ConfigError):
         self.day = day
         super().__init__(
             f"节假日数据不含 {day.year} 年（{day.isoformat()}），无法判断是否工作日："
-            "请升级 chinesecalendar（国务院每年年底公布次年放假安排），或改用已有数据年份内的日期。"
+            f"节假日数据从 {_FIRST_CALENDAR_YEAR} 年开始，请改用以后的日期。"
         )
 
 
@@ -54,33 +55,82 @@ class PolicyError(ConfigError):
 
 # --- working days -------------------------------------------------------------
 
+#: The years the installed chinesecalendar has holiday data for.
+_FIRST_CALENDAR_YEAR = min(d.year for d in chinese_calendar.holidays)
+_LAST_CALENDAR_YEAR = max(d.year for d in chinese_calendar.holidays)
+
+
+@dataclass(frozen=True, slots=True)
+class YearDays:
+    """One year's official arrangement as an override file gives it.
+
+    ``holidays`` are days off (legal holidays and the days added to them);
+    ``workdays`` are days worked that would otherwise be off (调休, usually
+    a Saturday or Sunday).
+    """
+
+    holidays: frozenset[date] = frozenset()
+    workdays: frozenset[date] = frozenset()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Calendar:
+    """Working days: chinesecalendar's data, with an override file's years on top.
+
+    For a year in ``overrides``, a listed day is what the file says; other
+    days of that year follow chinesecalendar when it has the year, else
+    Monday to Friday.  A year that neither covers counts Monday to Friday
+    as working days, with a warning logged once a process: the State
+    Council publishes next year's arrangement late in the year and the
+    package follows later still, so a round must not stop reminding (the
+    admin is told at 开启考核).  Years before chinesecalendar's data have no
+    rounds; asking about one is a ``CalendarRangeError``.
+    """
+
+    overrides: Mapping[int, YearDays] = field(default_factory=dict)
+
+    def is_working_day(self, day: date) -> bool:
+        """Whether ``day`` is a working day in mainland China, 调休 included."""
+        if isinstance(day, datetime):  # a datetime is a date; the calendar wants the day
+            day = day.date()
+        year = self.overrides.get(day.year)
+        if year is not None:
+            if day in year.holidays:
+                return False
+            if day in year.workdays:
+                return True
+        try:
+            return bool(chinese_calendar.is_workday(day))
+        except NotImplementedError as exc:  # the package's way to say "no data for that year"
+            if day.year < _FIRST_CALENDAR_YEAR:
+                raise CalendarRangeError(day) from exc
+            if year is None:
+                _warn_weekday_fallback(day.year)
+            return day.weekday() < 5
+
+    def covers(self, year: int) -> bool:
+        """Whether the holidays of ``year`` are known (chinesecalendar or the override file)."""
+        return year in self.overrides or _FIRST_CALENDAR_YEAR <= year <= _LAST_CALENDAR_YEAR
+
+    def gaps(self, first: date, last: date) -> tuple[int, ...]:
+        """The years from ``first`` to ``last`` whose holidays are not known."""
+        return tuple(y for y in range(first.year, last.year + 1) if not self.covers(y))
+
+
+DEFAULT_CALENDAR = Calendar()
+
 
 def is_working_day(day: date) -> bool:
-    """Whether ``day`` is a working day in mainland China, 调休 included.
-
-    The one place that knows the calendar source, so it can be swapped.
-    """
-    if isinstance(day, datetime):  # a datetime is a date; the calendar wants the day
-        day = day.date()
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError as exc:  # the package's way to say "no data for that year"
-        if day.year == _LAST_CALENDAR_YEAR + 1:
-            # The State Council publishes next year's holidays late in the year, and
-            # the package follows later still; a round that crosses New Year must not
-            # stop reminding.  Until the data comes, weekdays are working days.
-            _warn_weekday_fallback(day.year)
-            return day.weekday() < 5
-        raise CalendarRangeError(day) from exc
-
-
-#: The last year the installed chinesecalendar has holiday data for.
-_LAST_CALENDAR_YEAR = max(d.year for d in chinese_calendar.holidays)
+    """Whether ``day`` is a working day, by chinesecalendar alone (no override file)."""
+    return DEFAULT_CALENDAR.is_working_day(day)
 
 
 @functools.cache
 def _warn_weekday_fallback(year: int) -> None:
-    log.warning("chinesecalendar has no %s data yet: Monday to Friday count as working days; upgrade it", year)
+    log.warning(
+        "no holiday data for %s (chinesecalendar, SCOREBOT_HOLIDAYS_PATH): Monday to Friday count as working days",
+        year,
+    )
 
 
 def add_working_days(day: date, n: int, *, is_workday: WorkdayFn = is_working_day) -> date:
@@ -162,6 +212,26 @@ class QuietHours:
 
 DEFAULT_QUIET = QuietHours()
 
+_HM = re.compile(r"([01]?\d|2[0-3])[:：]([0-5]\d)")
+_NO_QUIET = ("off", "none", "无", "不设")
+
+
+def parse_hm(text: str) -> time | None:
+    """``09:30`` (or ``9:30``, ``09：30``) as a time; None when it is not one."""
+    m = _HM.fullmatch(text.strip())
+    return time(int(m.group(1)), int(m.group(2))) if m else None
+
+
+def parse_quiet_hours(text: str) -> QuietHours:
+    """``21:00-08:00`` as quiet hours; ``off`` (or nothing) for none."""
+    if text.strip().lower() in ("", *_NO_QUIET):
+        return QuietHours(time(0), time(0))
+    parts = re.split(r"\s*[-–—~～至]\s*", text.strip())
+    begin, finish = (parse_hm(parts[0]), parse_hm(parts[1])) if len(parts) == 2 else (None, None)
+    if begin is None or finish is None:
+        raise PolicyError(f"免打扰时段“{text[:20]}”看不懂：请写作 21:00-08:00（开始-结束，本地时间）；不设免打扰写 off")
+    return QuietHours(begin, finish)
+
 
 def next_allowed(dt: datetime, quiet: QuietHours = DEFAULT_QUIET) -> datetime:
     """``dt`` if sending is allowed then, else the first allowed minute after it."""
@@ -175,11 +245,27 @@ def next_allowed(dt: datetime, quiet: QuietHours = DEFAULT_QUIET) -> datetime:
     return at_local(day, quiet.end)
 
 
-def snooze_until(now: datetime, hours: float = 2, quiet: QuietHours = DEFAULT_QUIET) -> datetime:
-    """When a reminder snoozed (稍后提醒) at ``now`` comes back; never in quiet hours."""
+def next_working_minute(
+    dt: datetime, quiet: QuietHours = DEFAULT_QUIET, *, is_workday: WorkdayFn = is_working_day
+) -> datetime:
+    """``dt`` if it is outside quiet hours on a working day, else the first such minute after it."""
+    found = next_allowed(dt, quiet)
+    while not is_workday(found.date()):
+        found = next_allowed(at_local(found.date() + timedelta(days=1), time(0)), quiet)
+    return found
+
+
+def snooze_until(
+    now: datetime, hours: float = 2, quiet: QuietHours = DEFAULT_QUIET, *, is_workday: WorkdayFn = is_working_day
+) -> datetime:
+    """When a reminder snoozed (稍后提醒) at ``now`` comes back.
+
+    Never in quiet hours and never on a day off: 稍后提醒 on a Friday
+    evening comes back on Monday (or the next working day) at 08:00.
+    """
     if hours <= 0:
         raise ValueError("hours must be > 0")
-    return next_allowed(_local(now) + timedelta(hours=hours), quiet)
+    return next_working_minute(_local(now) + timedelta(hours=hours), quiet, is_workday=is_workday)
 
 
 def spread(
@@ -226,8 +312,9 @@ class ReminderPolicy:
     """Per-round reminder settings; the defaults are the issue's.
 
     ``before_working_days`` counts the working days before the deadline day
-    that get a reminder; the last of them gets the ``last_day_at`` one
-    instead of ``before_at`` (one nudge a day is enough).  With
+    that get the ``before_at`` reminder; the last working day before the
+    deadline day gets the ``last_day_at`` one as well (it is one of those
+    working days, and the afternoon nudge is the "tomorrow" one).  With
     ``working_days_only``, deadline-day and overdue slots skip days off:
     nobody is chased on a Sunday or in the National Day week.
     """
@@ -254,6 +341,60 @@ class ReminderPolicy:
 
 
 DEFAULT_POLICY = ReminderPolicy()
+
+#: The keys of a reminder policy written as a mapping (``SCOREBOT_REMINDER_POLICY``, a round's own).
+POLICY_KEYS = ("before_days", "before_at", "last_day_at", "deadline_day_at", "overdue_at", "escalate_overdue")
+#: The most run-up working days a policy may ask for (a month of working days).
+MAX_BEFORE_DAYS = 20
+
+
+def policy_from(values: Mapping[str, object], base: ReminderPolicy = DEFAULT_POLICY) -> ReminderPolicy:
+    """``base`` with the settings in ``values`` (JSON-like: times as ``"09:30"``, null for none).
+
+    ``{"before_days": 3}`` reminds from 3 working days before the deadline;
+    ``{"overdue_at": null}`` sends no overdue reminders.  A bad value is a
+    PolicyError saying which setting and what it takes.
+    """
+    unknown = [k for k in values if k not in POLICY_KEYS]
+    if unknown:
+        raise PolicyError(f"不认识的提醒设置“{unknown[0]}”：可以设置 {'、'.join(POLICY_KEYS)}")
+    changes: dict[str, object] = {}
+    if "before_days" in values:
+        n = values["before_days"]
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_BEFORE_DAYS:
+            raise PolicyError(f"before_days（提前几个工作日开始提醒）应为 0 到 {MAX_BEFORE_DAYS} 的整数")
+        changes["before_working_days"] = n
+    for key in ("before_at", "last_day_at", "overdue_at"):
+        if key in values:
+            if values[key] is None and key != "before_at":
+                changes[key] = None
+            else:
+                changes[key] = _policy_time(key, values[key])
+    if "deadline_day_at" in values:
+        times = values["deadline_day_at"]
+        if not isinstance(times, list | tuple):
+            raise PolicyError('deadline_day_at（截止当天几点提醒）应为时间列表，如 ["09:30", "14:00"]')
+        changes["deadline_day_at"] = tuple(_policy_time("deadline_day_at", t) for t in times)
+    if "escalate_overdue" in values:
+        if not isinstance(values["escalate_overdue"], bool):
+            raise PolicyError("escalate_overdue（逾期后是否同时提醒部门负责人）应为 true 或 false")
+        changes["escalate_overdue"] = values["escalate_overdue"]
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def _policy_time(key: str, value: object) -> time:
+    found = parse_hm(value) if isinstance(value, str) else None
+    if found is None:
+        raise PolicyError(f'{key} 的时间“{str(value)[:12]}”不对：请写如 "09:30"')
+    return found
+
+
+def check_send_times(policy: ReminderPolicy, quiet: QuietHours, digest_at: time = DIGEST_AT) -> None:
+    """Refuse reminder or digest times inside quiet hours (they would never be sent)."""
+    for t in (*policy.times(), digest_at):
+        if quiet.covers(t):
+            what = "日报时间" if t == digest_at and t not in policy.times() else "提醒时间"
+            raise PolicyError(f"{what} {t:%H:%M} 在免打扰时段（{quiet}）内，请改到其他时间或调整免打扰时段")
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,7 +460,7 @@ def reminder_plan(
     run_up = working_days_before(due_day, policy.before_working_days, is_workday=is_workday)
     last_day = last_working_day_before(due_day, is_workday=is_workday) if policy.last_day_at is not None else None
     for day in run_up:
-        if day != last_day:
+        if day != last_day or policy.last_day_at != policy.before_at:  # one slot per minute
             add(day, policy.before_at, Stage.BEFORE)
     if last_day is not None and policy.last_day_at is not None:
         add(last_day, policy.last_day_at, Stage.LAST_DAY)
@@ -424,3 +565,28 @@ def due_slots(
     due = tuple(s for s in window if now - s.at <= grace)
     missed = tuple(s for s in window if now - s.at > grace)
     return CatchUp(due, missed)
+
+
+# --- 催办 -------------------------------------------------------------------------
+
+#: Nobody gets two reminders (scheduled, 稍后提醒's follow-up or 催办) within this.
+URGE_WINDOW = timedelta(hours=1)
+
+
+def urge_slot(now: datetime, slots: Iterable[Timed], window: timedelta = URGE_WINDOW) -> str:
+    """The slot key a 催办 at ``now`` goes under, so it shares keys with the planned reminders.
+
+    A planned slot less than ``window`` before ``now`` is the reminder just
+    sent (or about to go at its spread minute): the 催办 is that reminder.
+    Else a slot at most ``window`` after ``now``: the 催办 stands for it, and
+    the sweep finds it sent.  Else a key of its own, ``urge-<minute>``.
+    """
+    now = _local(now)
+    slots = list(slots)
+    before = [s for s in slots if now - window < s.at <= now]
+    if before:
+        return max(before, key=lambda s: s.at).slot_key
+    after = [s for s in slots if now < s.at <= now + window]
+    if after:
+        return min(after, key=lambda s: s.at).slot_key
+    return f"urge-{slot_key(now)}"

@@ -1,4 +1,4 @@
-"""Building the schedules' runtime from settings: one place for the app factory and the CLI."""
+"""Building the schedules from settings: one place for the app factory and the CLI."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.clock import Clock
 from bot.settings import Settings
-from schedules.jobs import ScheduleRuntime, parse_groups
+from schedules.holidays import load_calendar
+from schedules.jobs import ScheduleRuntime, Schedules, parse_groups
 from schedules.plan import ScheduleConfig, recipients_from_directory
 from schedules.source import NoRounds, RoundSource
 from schedules.storage_source import StorageRounds
+from schedules.timing import parse_quiet_hours, policy_from
 from scoring_core.directory import Directory
 from scoring_core.scheme import Scheme
 
@@ -25,6 +27,38 @@ def round_source(scheme: Scheme | None, directory: Directory | None) -> RoundSou
     return StorageRounds(scheme, directory)
 
 
+def schedule_config(settings: Settings) -> ScheduleConfig:
+    """Quiet hours, the reminder policy defaults, the grace window and the calendar, from settings.
+
+    Reads the holiday override file (SCOREBOT_HOLIDAYS_PATH): a bad one stops the start.
+    """
+    calendar = load_calendar(settings.holidays_path)
+    return ScheduleConfig(
+        policy=policy_from(settings.reminder_policy),
+        quiet=parse_quiet_hours(settings.quiet_hours),
+        grace=timedelta(minutes=settings.schedule_grace_minutes),
+        is_workday=calendar.is_working_day,
+        calendar=calendar,
+    )
+
+
+def build_schedules(
+    settings: Settings,
+    scheme: Scheme | None,
+    directory: Directory | None,
+    platforms: Sequence[str],
+    source: RoundSource | None = None,
+) -> Schedules:
+    recipients = recipients_from_directory(directory, [str(p) for p in platforms]) if directory is not None else {}
+    return Schedules(
+        source=source or round_source(scheme, directory),
+        recipients=recipients,
+        leader_groups=parse_groups(settings.leaders),
+        config=schedule_config(settings),
+        sweeping=settings.schedules_enabled,
+    )
+
+
 def build_runtime(
     settings: Settings,
     sessions: async_sessionmaker[Any],
@@ -34,12 +68,4 @@ def build_runtime(
     platforms: Sequence[str],
     source: RoundSource | None = None,
 ) -> ScheduleRuntime:
-    recipients = recipients_from_directory(directory, [str(p) for p in platforms]) if directory is not None else {}
-    return ScheduleRuntime(
-        sessions=sessions,
-        source=source or round_source(scheme, directory),
-        recipients=recipients,
-        leader_groups=parse_groups(settings.leaders),
-        clock=clock,
-        config=ScheduleConfig(grace=timedelta(minutes=settings.schedule_grace_minutes)),
-    )
+    return ScheduleRuntime.of(build_schedules(settings, scheme, directory, platforms, source), sessions, clock)

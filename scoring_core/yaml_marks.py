@@ -149,6 +149,10 @@ _TYPE_WORDS = {
     "int_parsing": "应为整数",
     "int_type": "应为整数",
     "int_from_float": "应为整数",
+    "date_type": "应为日期，写作 2027-01-01",
+    "date_parsing": "应为日期，写作 2027-01-01",
+    "date_from_datetime_parsing": "应为日期，写作 2027-01-01",
+    "date_from_datetime_inexact": "应为日期（不带时刻），写作 2027-01-01",
     "bool_parsing": "应为 true 或 false",
     "bool_type": "应为 true 或 false",
     "literal_error": "取值应为 {expected} 之一",
@@ -162,7 +166,9 @@ def say(err: Any) -> str:
         return str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     word = _TYPE_WORDS.get(err["type"])
     if word is None:
-        return f"取值不符合要求（{err['msg']}）"
+        msg = str(err["msg"])
+        # Our own PydanticCustomErrors speak Chinese already; pydantic's others get a prefix.
+        return msg if any("\u4e00" <= ch <= "\u9fff" for ch in msg) else f"取值不符合要求（{msg}）"
     ctx = dict(err.get("ctx", {}))
     if "expected" in ctx:  # "'a', 'b' or 'c'" -> "a、b、c"
         ctx["expected"] = "、".join(v.strip(" '\"") for v in str(ctx["expected"]).replace(" or ", ",").split(","))

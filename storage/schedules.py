@@ -1,4 +1,4 @@
-"""Schedule state in the database: the planner lease, snoozes, pauses, pushed ranks.
+"""Schedule state in the database: the planner lease, snoozes, pauses, round policies, pushed ranks.
 
 Every function takes the caller's ``AsyncSession`` and leaves the commit to
 it, like the outbox: a sweep's enqueues and its ``last_run`` move together.
@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.events import Platform
 from bot.messages import Target
 from storage.dialect import insert_for
-from storage.models.schedules import RankingPushRow, RoundPauseRow, SchedulerLeaseRow, SnoozeRow
+from storage.models.schedules import RankingPushRow, RoundPauseRow, RoundPolicyRow, SchedulerLeaseRow, SnoozeRow
 
 # --- the planner lease -------------------------------------------------------------
 
@@ -118,6 +120,26 @@ async def paused_rounds(session: AsyncSession) -> set[int]:
     return set(await session.scalars(select(RoundPauseRow.round_id)))
 
 
+# --- a round's own reminder policy ---------------------------------------------------
+
+
+async def set_round_policy(
+    session: AsyncSession, round_id: int, values: Mapping[str, Any], by: str, now: datetime
+) -> None:
+    """Store a round's reminder settings over the defaults (replacing what it had)."""
+    policy = json.dumps(dict(values), ensure_ascii=False, sort_keys=True)
+    stmt = insert_for(session, RoundPolicyRow).values(round_id=round_id, policy=policy, set_at=now, set_by=by)
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=["round_id"], set_={"policy": policy, "set_at": now, "set_by": by})
+    )
+
+
+async def round_policies(session: AsyncSession) -> dict[int, dict[str, Any]]:
+    """Every round's own reminder settings (rounds without any are absent)."""
+    rows = await session.scalars(select(RoundPolicyRow))
+    return {r.round_id: json.loads(r.policy) for r in rows}
+
+
 # --- pushed rankings ------------------------------------------------------------------
 
 
@@ -133,8 +155,26 @@ async def pushed_events(session: AsyncSession, round_id: int) -> set[str]:
     return set(await session.scalars(select(RankingPushRow.event).where(RankingPushRow.round_id == round_id)))
 
 
+#: Ranks recorded for a leaders' digest (its provisional top) rather than a ranking push.
+DIGEST_PREFIX = "digest-"
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """What a ranking push compares with: the previous publication, else the last digest's ranks."""
+
+    event: str
+    at: datetime
+    ranks: dict[str, int]
+    publications: int  # ranking pushes made before this one
+
+    @property
+    def digest(self) -> bool:
+        return self.event.startswith(DIGEST_PREFIX)
+
+
 async def last_pushed_ranks(session: AsyncSession, round_id: int) -> dict[str, int] | None:
-    """The unit ranks of the round's latest push, or None before the first."""
+    """The unit ranks of the round's latest push or ranked digest, or None before the first."""
     row = await session.scalar(
         select(RankingPushRow).where(RankingPushRow.round_id == round_id).order_by(RankingPushRow.id.desc()).limit(1)
     )
@@ -142,3 +182,22 @@ async def last_pushed_ranks(session: AsyncSession, round_id: int) -> dict[str, i
         return None
     ranks: dict[str, int] = json.loads(row.ranks)
     return ranks
+
+
+async def push_baseline(session: AsyncSession, round_id: int) -> Baseline | None:
+    """The ranks the next ranking push shows changes against, or None (nothing shown before).
+
+    The latest publication pushed (a correction is compared with what the
+    leaders were told last), else the latest digest that showed the
+    provisional ranking.
+    """
+    rows = list(
+        await session.scalars(
+            select(RankingPushRow).where(RankingPushRow.round_id == round_id).order_by(RankingPushRow.id)
+        )
+    )
+    pushes = [r for r in rows if not r.event.startswith(DIGEST_PREFIX)]
+    row = pushes[-1] if pushes else (rows[-1] if rows else None)
+    if row is None:
+        return None
+    return Baseline(row.event, row.pushed_at, json.loads(row.ranks), len(pushes))

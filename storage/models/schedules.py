@@ -63,3 +63,14 @@ class RankingPushRow(Base):
     event: Mapped[str] = mapped_column(String(64))
     pushed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ranks: Mapped[str] = mapped_column(Text)  # JSON {unit: rank}
+
+
+class RoundPolicyRow(Base):
+    """A round's own reminder settings over the defaults (开启考核 … 提前3天, ``scorebot schedule policy``)."""
+
+    __tablename__ = "round_reminder_policies"
+
+    round_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    policy: Mapped[str] = mapped_column(Text)  # JSON, the keys of schedules.timing.POLICY_KEYS
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    set_by: Mapped[str] = mapped_column(String(128))

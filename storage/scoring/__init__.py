@@ -25,6 +25,7 @@ from storage.scoring.rounds import (
     open_round,
     pick_deadline,
     publish_round,
+    reopen_round,
     scheme_hash,
 )
 from storage.scoring.scores import clear_score, current_scores, scores_for_part, set_scores
@@ -58,6 +59,7 @@ __all__ = [
     "pick_deadline",
     "publish_round",
     "remove_adjustment",
+    "reopen_round",
     "scheme_hash",
     "scores_for_part",
     "set_scores",

@@ -142,6 +142,42 @@ async def publish_round(
     return await get_round(session, round_id)
 
 
+async def reopen_round(
+    session: AsyncSession, round_id: int, actor: Actor, now: datetime, source_message_id: str | None = None
+) -> RoundInfo:
+    """closed | published → open, to correct it (解锁 after the ranking was out); refused while another is open.
+
+    ``published_at`` keeps the last publication; closing and publishing
+    again make a new one (the schedules push it with the rank changes since
+    the previous).  Audited as ``round_opened`` with a note saying so.
+    """
+    now = utc(now)
+    check_actor(actor)
+    row = await lock_round(session, round_id)
+    if row.status is RoundStatus.OPEN:
+        return await get_round(session, round_id)
+    other = (await session.scalars(select(Round).where(Round.status == RoundStatus.OPEN))).first()
+    if other is not None:
+        raise Conflict(f"“{other.name}”正在进行中，不能重新开放“{row.name}”")
+    was = "排名已发布" if row.status is RoundStatus.PUBLISHED else "已关闭"
+    row.status = RoundStatus.OPEN
+    row.closed_at = None
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # another round opened meanwhile (the one-open index)
+        raise Conflict("另一轮考核刚刚开启，不能重新开放") from exc
+    await write_audit(
+        session,
+        row.id,
+        actor,
+        AuditAction.ROUND_OPENED,
+        now,
+        note=f"重新开放以便更正（原{was}）",
+        source_message_id=source_message_id,
+    )
+    return await get_round(session, round_id)
+
+
 async def lock_round(session: AsyncSession, round_id: int) -> Round:
     """Take the round's write lock (a row lock on PostgreSQL, the write lock on SQLite).
 

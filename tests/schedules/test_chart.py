@@ -16,11 +16,14 @@ from pathlib import Path
 import pytest
 from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from PIL import Image
 
 from schedules.chart import (
+    BAR_COLOR,
     CJK_FAMILIES,
+    VETO_COLOR,
     FontMissingError,
     chart_height_px,
     find_cjk_font,
@@ -101,6 +104,25 @@ def test_every_label_of_the_figure_uses_the_cjk_font() -> None:
     for text in texts:
         resolved = font_manager.findfont(text.get_fontproperties(), fallback_to_default=False)
         assert str(resolved) == font.path, text.get_text()
+
+
+def test_a_vetoed_unit_is_marked_in_red_with_its_label() -> None:
+    # Regression: the chart drew a vetoed unit like any other.
+    long_name = "某某县人民政府综合治理工作中心"  # 15 characters: shortened, the mark kept whole
+    rows = [*ROWS, (long_name, Decimal("70"))]
+    fig = ranking_figure(rows, TITLE, vetoed={"鼓楼区委政法委", long_name})
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "市公安局",
+        "市中级人民法院",
+        "鼓楼区委政法委（否决）",
+        "仓山区",
+        "某县综治中心",
+        "某某县人民政府综合治理…（否决）",
+    ]
+    colours = [to_hex(bar.get_facecolor()) for bar in ax.patches]
+    assert colours == [BAR_COLOR, BAR_COLOR, VETO_COLOR, BAR_COLOR, BAR_COLOR, VETO_COLOR]
+    assert png_size(render_ranking_chart(rows, TITLE, vetoed={"鼓楼区委政法委"})) == (1200, 400)  # glyphs all there
 
 
 def test_the_glyph_check_bites_with_a_latin_only_font() -> None:

@@ -218,11 +218,13 @@ def test_ranking_push_top_10_bottom_5_vetoed_and_changes() -> None:
     rows = [RankRow(i, f"单位{i:02d}", Decimal(100 - i)) for i in range(1, 18)]
     rows.append(RankRow(18, "市国安局", Decimal("80.5"), vetoed=True, veto_reasons=("否决1 发生重大案件",)))
     previous = {f"单位{i:02d}": i for i in range(1, 18)} | {"单位01": 2, "单位02": 1, "单位17": 15}
-    (page,) = ranking_markdown(ROUND, rows, t(10, 20, 10), final=True, previous=previous)
+    (page,) = ranking_markdown(
+        ROUND, rows, t(10, 20, 10), final=True, previous=previous, since="10月19日 17:30进度日报"
+    )
     assert page.content == "\n".join(
         [
             "### 2020年度平安建设考评：最终排名",
-            "10月20日 10:00发布 · 共 18 个单位",
+            "10月20日 10:00发布 · 共 18 个单位 · 首次发布 · 名次对比10月19日 17:30进度日报",
             "",
             "**前10名**",
             "1. 单位01 99分 ↑1",
@@ -239,21 +241,38 @@ def test_ranking_push_top_10_bottom_5_vetoed_and_changes() -> None:
     )
 
 
-def test_first_provisional_push_of_a_small_round() -> None:
+def test_a_round_published_incomplete_says_so_with_the_count_of_scores_missing() -> None:
+    # Regression: the group read 暂定排名 "仅供参考" while the leaders' message said 排名已发布.
     rows = [RankRow(1, "东湖区", Decimal("95.5")), RankRow(2, "西湖区", Decimal("93"))]
-    (page,) = ranking_markdown(ROUND, rows, t(10, 14, 10), final=False)
+    (page,) = ranking_markdown(ROUND, rows, t(10, 14, 10), final=False, missing=3)
     assert page.content == "\n".join(
         [
-            "### 2020年度平安建设考评：暂定排名",
+            "### 2020年度平安建设考评：排名已发布",
             "10月14日 10:00发布 · 共 2 个单位 · 首次发布",
             "",
             "**前2名**",
             "1. 东湖区 95.5分",
             "2. 西湖区 93分",
             "",
-            "> 评分尚未全部完成，未评部分按 0 分计，排名仅供参考。",
+            "> 发布时尚缺 3 条评分，按 0 分计。",
         ]
     )
+
+
+def test_a_corrected_publication_is_numbered_and_compared_with_the_previous_one() -> None:
+    rows = [RankRow(1, "西湖区", Decimal("95.5")), RankRow(2, "东湖区", Decimal("93"))]
+    previous = {"东湖区": 1, "西湖区": 2}
+    (page,) = ranking_markdown(
+        ROUND, rows, t(10, 21, 9), final=True, previous=previous, since="10月20日 10:00发布的排名", edition=2
+    )
+    assert page.content.splitlines()[:6] == [
+        "### 2020年度平安建设考评：最终排名",
+        "10月21日 09:00发布 · 共 2 个单位 · 第2次发布（更正） · 名次对比10月20日 10:00发布的排名",
+        "",
+        "**前2名**",
+        "1. 西湖区 95.5分 ↑1",
+        "2. 东湖区 93分 ↓1",
+    ]
 
 
 def test_many_vetoes_split_between_lines() -> None:

@@ -24,8 +24,10 @@ from bot.messages import Card, File, Image, Markdown, Outbound, Target
 from schedules import jobs
 from schedules.content import DepartmentProgress, PartCount, RankRow, RoundInfo
 from schedules.plan import Recipients, RoundState, ScheduleConfig
+from schedules.scheduler import SWEEP_JOB_ID, Scheduler  # apscheduler reads its metadata on import: not in a test
 from schedules.source import RankingEvent, RoundSnapshot
 from schedules.timing import at_local, deadline_at
+from scoring_core.errors import DomainError
 from storage import schedules as state
 from storage.engine import session_factory
 from storage.models.messaging import OutboxRow
@@ -247,7 +249,50 @@ async def test_outside_the_grace_window_skipped_and_logged(
         report = await jobs.run_sweep(runtime(sessions, Clock(t(10, 14, 12))))
     assert report.missed == 2  # both departments' 09:30
     assert reminder_keys(await keys(sessions)) == []
-    assert "skipped reminder 7/市委政法委 at 2020-10-14T09:30" in caplog.text
+    assert "skipped reminder r7/市委政法委 at 2020-10-14T09:30" in caplog.text
+
+
+async def test_a_missed_digest_and_snooze_follow_up_are_logged_not_dropped_silently(
+    sessions: async_sessionmaker[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Regression: a digest or a 稍后提醒 follow-up older than the grace window vanished without a word.
+    async with sessions.begin() as s:
+        await jobs.snooze(s, ZHANG, t(10, 14, 14, 0), ScheduleConfig())  # back at 16:00
+    await set_last_run(sessions, t(10, 14, 15))  # down from 15:00 to the next morning
+    with caplog.at_level(logging.WARNING, logger="schedules.jobs"):
+        report = await jobs.run_sweep(runtime(sessions, Clock(t(10, 15, 9))))
+    assert "skipped digest r7/leaders' groups at 2020-10-14T17:30: older than the grace window" in caplog.text
+    assert "skipped snooze follow-up r7/市委政法委 sandbox:zhang at 2020-10-14T16:00" in caplog.text
+    assert report.missed == 2
+    assert [k for k in await keys(sessions) if ":digest:" in k or ":snooze:" in k] == []
+
+
+async def test_one_rounds_calendar_problem_is_logged_and_the_other_rounds_still_sweep(
+    sessions: async_sessionmaker[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Regression: a date the calendar could not place raised out of the sweep, so no
+    # round got its reminders, digest or push.  A year past the data is Monday–Friday.
+    def other(round_id: int, due: date) -> RoundSnapshot:
+        deadline = deadline_at(due)
+        progress = (DepartmentProgress("市公安局", deadline, 10, 5, (PartCount("6", "", 5),)),)
+        st = replace(round_state(), info=RoundInfo(str(round_id), "另一轮", deadline), progress=progress)
+        return RoundSnapshot(round_id, st, True)
+
+    source = FakeSource(
+        [other(8, date(1999, 10, 14)), RoundSnapshot(7, round_state(), True), other(9, date(2028, 1, 10))]
+    )
+    await set_last_run(sessions, t(10, 14, 9, 29))
+    with caplog.at_level(logging.ERROR, logger="schedules.jobs"):
+        report = await jobs.run_sweep(runtime(sessions, Clock(t(10, 14, 9, 30)), source))
+    assert report.failed == (8,)
+    assert "round 8 skipped, the other rounds go on" in caplog.text
+    assert "节假日数据不含 1999 年" in caplog.text
+    assert reminder_keys(await keys(sessions)) == [
+        "r7:remind:sandbox:user:zhang:2020-10-14T09:30",
+        "r7:remind:sandbox:user:li:2020-10-14T09:30",
+        "r7:remind:sandbox:user:zhao:2020-10-14T09:30",
+    ]
+    assert "r9:open:sandbox:user:zhao:1" in await keys(sessions)
 
 
 async def test_quiet_hours_plan_nothing_and_keep_last_run(sessions: async_sessionmaker[Any]) -> None:
@@ -314,13 +359,13 @@ async def test_paused_round_gets_no_reminders_until_resumed(sessions: async_sess
     clock = Clock(t(10, 14, 9, 30))
     rt = runtime(sessions, clock)
     async with sessions.begin() as s:
-        assert await jobs.pause(s, 7, "sandbox:admin", clock())
-        assert not await jobs.pause(s, 7, "sandbox:admin", clock())
+        assert await jobs.pause(s, rt.schedules, 7, "sandbox:admin", clock())
+        assert not await jobs.pause(s, rt.schedules, 7, "sandbox:admin", clock())
     await jobs.run_sweep(rt)
     assert reminder_keys(await keys(sessions)) == []
     assert [u.kind.value for u in await jobs.list_upcoming(rt, timedelta(hours=12))] == ["digest"]
     async with sessions.begin() as s:
-        assert await jobs.resume(s, 7)
+        assert await jobs.resume(s, rt.schedules, 7, clock())
     clock.now = t(10, 14, 14)
     await jobs.run_sweep(rt)
     resumed = reminder_keys(await keys(sessions))
@@ -328,23 +373,104 @@ async def test_paused_round_gets_no_reminders_until_resumed(sessions: async_sess
     assert all(k.endswith(":2020-10-14T14:00") for k in resumed)  # 09:30 stays skipped
 
 
-async def test_remind_now_is_once_per_hour(sessions: async_sessionmaker[Any]) -> None:
-    clock = Clock(t(10, 14, 10, 5))
+def remind_rows(all_keys: list[str]) -> list[str]:
+    return [k.removeprefix("r7:") for k in reminder_keys(all_keys)]
+
+
+async def test_urge_right_after_a_slot_does_not_repeat_it(sessions: async_sessionmaker[Any]) -> None:
+    # Regression: 催办 at 09:31 sent every department the 09:30 reminder a second time.
+    await set_last_run(sessions, t(10, 14, 9, 29))
+    clock = Clock(t(10, 14, 9, 30))
     rt = runtime(sessions, clock)
-    assert await jobs.remind_now(rt) == 3
-    clock.now = t(10, 14, 10, 50)
-    assert await jobs.remind_now(rt) == 0
-    clock.now = t(10, 14, 11, 0)
-    assert await jobs.remind_now(rt) == 3
-    assert "r7:remind:sandbox:user:zhang:urge-2020-10-14T10" in await keys(sessions)
+    await jobs.run_sweep(rt)
+    before = await keys(sessions)
+    clock.now = t(10, 14, 9, 31)
+    assert await jobs.remind_now(rt) == jobs.UrgeReport(0, 0, 2, 3)
+    assert await keys(sessions) == before
 
 
-async def test_remind_now_in_quiet_hours_waits_for_the_morning(sessions: async_sessionmaker[Any]) -> None:
+async def test_urge_within_the_hour_before_a_slot_stands_for_it(sessions: async_sessionmaker[Any]) -> None:
+    await set_last_run(sessions, t(10, 14, 13))
+    clock = Clock(t(10, 14, 13, 10))
+    rt = runtime(sessions, clock)
+    report = await jobs.remind_now(rt)
+    assert report == jobs.UrgeReport(2, 3, 0, 0, (("市委政法委", 14), ("市公安局", 5)))
+    assert remind_rows(await keys(sessions)) == [
+        "remind:sandbox:user:zhang:2020-10-14T14:00",
+        "remind:sandbox:user:li:2020-10-14T14:00",
+        "remind:sandbox:user:zhao:2020-10-14T14:00",
+    ]
+    _, card = (await outbox_rows(sessions))[0]
+    assert isinstance(card.message, Card)
+    assert card.message.title == "评分今天24:00截止"
+    assert (
+        card.message.description
+        == "市委政法委：截至10月14日 13:10尚有 14 条评分未完成，请在10月14日（周三）24:00前完成。"
+    )
+    assert [b.key for b in card.message.buttons] == ["任务", "稍后提醒"]
+    reminded = remind_rows(await keys(sessions))
+    clock.now = t(10, 14, 14)
+    assert (await jobs.run_sweep(rt)).duplicates == 3  # the 14:00 slot was the 催办: not again
+    assert remind_rows(await keys(sessions)) == reminded
+
+
+async def test_urge_twice_within_an_hour_from_chat_and_cli_sends_once(sessions: async_sessionmaker[Any]) -> None:
+    # Regression: the chat's 催办 and the CLI's remind-now had keys of their own (a day, an
+    # hour), so both in one hour sent every department two different nudges.
+    clock = Clock(t(10, 14, 10, 40))
+    rt = runtime(sessions, clock)
+    assert (await jobs.remind_now(rt)).persons == 3  # the CLI
+    clock.now = t(10, 14, 11, 20)
+    async with sessions.begin() as s:  # the chat handler, in its event's transaction
+        assert await jobs.urge(s, rt.schedules, clock(), 7) == jobs.UrgeReport(0, 0, 2, 3)
+    clock.now = t(10, 14, 11, 41)
+    assert (await jobs.remind_now(rt)).persons == 3  # an hour on: again
+    assert remind_rows(await keys(sessions)) == [
+        "remind:sandbox:user:zhang:urge-2020-10-14T10:40",
+        "remind:sandbox:user:li:urge-2020-10-14T10:40",
+        "remind:sandbox:user:zhao:urge-2020-10-14T10:40",
+        "remind:sandbox:user:zhang:urge-2020-10-14T11:41",
+        "remind:sandbox:user:li:urge-2020-10-14T11:41",
+        "remind:sandbox:user:zhao:urge-2020-10-14T11:41",
+    ]
+
+
+async def test_urge_of_an_overdue_department_reaches_its_head(sessions: async_sessionmaker[Any]) -> None:
+    rt = runtime(sessions, Clock(t(10, 15, 10, 40)))
+    assert (await jobs.remind_now(rt)).persons == 4
+    rows = await outbox_rows(sessions)
+    assert [k for k, _ in rows if ":remind-head:" in k] == ["r7:remind-head:sandbox:user:wang:urge-2020-10-15T10:40"]
+    (head,) = [o.message for k, o in rows if ":remind-head:" in k]
+    assert isinstance(head, Card)
+    assert head.title == "评分已逾期 1 天"
+    assert head.lines[-1] == "本部门评分已逾期，此提醒同时发给部门负责人。"
+
+
+async def test_urge_skips_whoever_snoozed(sessions: async_sessionmaker[Any]) -> None:
+    rt = runtime(sessions, Clock(t(10, 14, 10, 40)))
+    async with sessions.begin() as s:
+        await jobs.snooze(s, ZHANG, t(10, 14, 10, 30), rt.config)
+    assert await jobs.remind_now(rt) == jobs.UrgeReport(2, 2, 0, 1, (("市委政法委", 14), ("市公安局", 5)))
+
+
+async def test_urge_in_quiet_hours_is_refused_saying_when(sessions: async_sessionmaker[Any]) -> None:
+    # Regression: 催办 at 22:00 went out at once from chat; from the CLI it was queued
+    # for the morning with the evening's text.
     rt = runtime(sessions, Clock(t(10, 14, 22)))
-    assert await jobs.remind_now(rt) == 3
-    async with sessions() as s:
-        due = list(await s.scalars(select(OutboxRow.next_attempt_at)))
-    assert {d.astimezone(t(1, 1, 0).tzinfo) for d in due} == {t(10, 15, 8)}
+    with pytest.raises(jobs.QuietNow) as refused:
+        await jobs.remind_now(rt)
+    assert refused.value.user_message == "现在是免打扰时段（21:00–08:00），催办未发出；请在10月15日 08:00以后再发。"
+    assert await keys(sessions) == []
+
+
+async def test_urge_of_a_paused_round_is_refused(sessions: async_sessionmaker[Any]) -> None:
+    rt = runtime(sessions, Clock(t(10, 14, 10, 40)))
+    async with sessions.begin() as s:
+        await jobs.pause(s, rt.schedules, 7, "cli", rt.clock())
+    with pytest.raises(DomainError, match="提醒已暂停，催办未发出"):
+        await jobs.remind_now(rt)
+    with pytest.raises(jobs.NoSuchRound):
+        await jobs.remind_now(rt, 8)
 
 
 async def test_list_upcoming(sessions: async_sessionmaker[Any]) -> None:
@@ -421,8 +547,6 @@ def test_parse_groups() -> None:
 async def test_scheduler_has_one_fixed_job_and_hands_the_lease_over_on_stop(
     sessions: async_sessionmaker[Any],
 ) -> None:
-    from schedules.scheduler import SWEEP_JOB_ID, Scheduler
-
     clock = Clock(t(10, 14, 9, 30))
     rt = runtime(sessions, clock)
     await jobs.run_sweep(rt)

@@ -2,8 +2,8 @@
 
 The round's deadline is Wed 2020-10-14, end of day.  With the default
 policy its run-up reminders fall on the five working days before it:
-Wed 09-30, Fri 10-09, Sat 10-10 (调休), Mon 10-12 at 09:30 and Tue 10-13 at
-15:00; deadline day at 09:30 and 14:00; overdue daily on working days at
+Wed 09-30, Fri 10-09, Sat 10-10 (调休), Mon 10-12 and Tue 10-13 at 09:30,
+and the last of them, Tue 10-13, at 15:00 too; deadline day at 09:30 and 14:00; overdue daily on working days at
 09:30.  National Day week (10-01..10-08) gets nothing.
 """
 
@@ -150,8 +150,8 @@ def test_adjusted_saturday_is_a_run_up_day_and_national_day_is_not() -> None:
     assert reminders_at(t(10, 5, 9, 30), t(10, 5, 9, 29)) == []
 
 
-def test_last_working_day_at_15_00() -> None:
-    assert reminders_at(t(10, 13, 9, 30), t(10, 13, 9, 29)) == []  # one nudge a day
+def test_last_working_day_at_09_30_and_15_00() -> None:
+    assert [r[2] for r in reminders_at(t(10, 13, 9, 30), t(10, 13, 9, 29))] == ["评分提醒：距截止还有 1 天"] * 2
     assert [r[2] for r in reminders_at(t(10, 13, 15), t(10, 13, 14, 59))] == ["评分明天截止"] * 2
 
 
@@ -216,6 +216,12 @@ def test_missed_outside_the_grace_window_is_skipped_and_reported() -> None:
     assert [(m.department, m.slot_key) for m in p.missed] == [("市委政法委", "2020-10-14T09:30")]
 
 
+def test_a_digest_outside_the_grace_window_is_reported_missed() -> None:
+    p = plan(t(10, 14, 20), t(10, 14, 17))  # 17:30 passed while down, 2h30 ago
+    assert [s for s in p.sends if s.kind is Kind.DIGEST] == []
+    assert [(m.kind, m.department, m.slot_key) for m in p.missed] == [(Kind.DIGEST, None, "2020-10-14T17:30")]
+
+
 def test_grace_is_configurable() -> None:
     p = plan(t(10, 14, 12), t(10, 14, 9), config=ScheduleConfig(spread_minutes=0, grace=timedelta(hours=3)))
     assert len([s for s in p.sends if s.kind is Kind.REMIND]) == 2
@@ -236,6 +242,28 @@ def test_snoozed_member_skips_the_slot_and_gets_one_reminder_when_it_ends() -> N
     assert isinstance(send.message, Card)
     assert send.message.description.startswith("市委政法委：截至10月14日 11:30尚有 14 条")
     assert reminders_at(t(10, 14, 11, 31), t(10, 14, 11, 30), snoozes=snoozes) == []  # once
+
+
+def test_a_heads_snooze_holds_the_heads_reminders_too() -> None:
+    # Regression: 稍后提醒 tapped by a head had no effect on the head's (overdue) reminders.
+    snoozes = {HEAD: t(10, 15, 11, 30)}
+    assert ("remind-head", "wang", "评分已逾期 1 天") not in reminders_at(
+        t(10, 15, 9, 30), t(10, 15, 9, 29), snoozes=snoozes
+    )
+    back = plan(t(10, 15, 11, 30), t(10, 15, 11, 29), snoozes=snoozes)
+    (send,) = [s for s in back.sends if s.kind is Kind.SNOOZED]
+    assert send.key == "r7:snooze:sandbox:user:wang:2020-10-15T11:30"
+    assert isinstance(send.message, Card)
+    assert send.message.description.startswith("市委政法委负责人：截止时间10月14日（周三）24:00已过")
+    # Before the deadline a head gets no reminders, so there is nothing to come back.
+    early = {HEAD: t(10, 14, 11, 30)}
+    assert reminders_at(t(10, 14, 11, 30), t(10, 14, 11, 29), snoozes=early) == []
+
+
+def test_a_head_who_scores_for_a_department_without_scorers_gets_one_card() -> None:
+    only_head = {"市委政法委": Recipients((HEAD,), (HEAD,))}
+    p = plan_round(state(), only_head, (), t(10, 15, 9, 30), t(10, 15, 9, 29), {}, EXACT)
+    assert [(s.kind.value, s.target.id) for s in p.sends if s.kind is not Kind.OPENED] == [("remind", "wang")]
 
 
 def test_snooze_of_a_finished_department_sends_nothing() -> None:

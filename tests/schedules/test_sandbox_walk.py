@@ -12,7 +12,8 @@ default policy, 市应急管理局 (d24a, d24b; head d24head) is reminded at
 (slot + its fixed spread of under 5 minutes):
 
 - Thu 10-08 09:32:19  the run-up reminder ("距截止还有 2 天")
-- Fri 10-09 15:03:31  the last working day before the deadline ("明天截止")
+- Fri 10-09 09:34:50  the run-up reminder ("距截止还有 1 天"), and 15:03:31, the
+  last working day before the deadline ("明天截止")
 - Sat 10-10 09:32:14 and 14:01:40  the deadline day (a Saturday, but 调休)
 - Mon 10-12 09:30:34  overdue, to the members and the head (Sunday 10-11 is skipped)
 
@@ -212,8 +213,16 @@ async def test_a_round_on_the_sandbox_from_opening_to_the_ranking_push(db_url: s
         (digest,) = await walk.group()
         assert digest["view"]["text"].splitlines()[:3] == digest_head("10月8日", 32, 1)
 
-        # Fri 10-09, the last working day before the deadline: 15:03:31.
-        await walk.at(t(10, 9, 9, 35))
+        # Fri 10-09, the last working day before the deadline: 09:34:50 and 15:03:31.
+        await walk.at(t(10, 9, 9, 34, 49))
+        await walk.nothing_new(SAFETY, FIRE)
+        await walk.at(t(10, 9, 9, 34, 50))
+        await walk.members_see(
+            reminder(
+                "评分提醒：距截止还有 1 天",
+                "市应急管理局：截至10月9日 09:30尚有 32 条评分未完成，请在10月10日（周六）24:00前完成。",
+            )
+        )
         await walk.at(t(10, 9, 15, 3, 30))
         await walk.nothing_new(SAFETY, FIRE)
         await walk.at(t(10, 9, 15, 3, 31))
@@ -292,10 +301,12 @@ async def test_a_round_on_the_sandbox_from_opening_to_the_ranking_push(db_url: s
         assert [m["view"]["kind"] for m in pushed] == ["markdown", "image", "file"]
         markdown, chart, workbook = (m["view"] for m in pushed)
         assert markdown["text"].splitlines()[:2] == [
-            f"### {TITLE}：暂定排名",
+            f"### {TITLE}：排名已发布",
             "10月12日 10:05发布 · 共 32 个单位 · 首次发布",
         ]
-        assert markdown["text"].endswith("> 评分尚未全部完成，未评部分按 0 分计，排名仅供参考。")
+        assert markdown["text"].endswith("> 发布时尚缺 1794 条评分，按 0 分计。")
+        (told,) = await walk.read("leader1")
+        assert told.startswith(f"“{TITLE}”排名已发布（发布时尚缺 1794 条评分，按 0 分计）：\n1. ")
         assert chart["filename"] == "排名图-20261012-1005.png"
         assert base64.b64decode(chart["url"].split(",", 1)[1]).startswith(b"\x89PNG\r\n\x1a\n")
         assert workbook["filename"] == f"{TITLE}排名-20261012-1005.xlsx"
@@ -317,3 +328,21 @@ async def test_a_round_opened_in_chat_gives_each_member_one_notice(db_url: str) 
         await walk.at(t(9, 30, 10, 1))
         for user in (SAFETY, SAFETY_B, SAFETY_HEAD):
             assert await walk.read(user) == [OPENING_CARD], user
+
+
+async def test_a_round_opened_in_quiet_hours_tells_its_scorers_in_the_morning(db_url: str) -> None:
+    # Regression: 开启考核 at 22:00 delivered 145 评分开始 cards there and then.
+    walk = Walk(db_url, Clock(t(9, 29, 22)))
+    async with walk.running() as chat:
+        assert await chat.say(ADMIN, "开启考核 10月10日") == (
+            f"已开启“{TITLE}”，截止 10月10日 23:59。\n"
+            "现在是免打扰时段（21:00–08:00），评分开始通知将于9月30日 08:00发出。"
+        )
+        await walk.at(t(9, 29, 23, 30))
+        await walk.at(t(9, 30, 7, 59))
+        await walk.nothing_new(SAFETY, SAFETY_B, SAFETY_HEAD)
+        await walk.at(t(9, 30, 8, 0))
+        for user in (SAFETY, SAFETY_B, SAFETY_HEAD):
+            assert await walk.read(user) == [OPENING_CARD], user
+        await walk.at(t(9, 30, 8, 1))
+        await walk.nothing_new(SAFETY, SAFETY_B, SAFETY_HEAD)

@@ -14,7 +14,10 @@ import pytest
 
 from schedules import timing
 from schedules.timing import (
+    DEFAULT_CALENDAR,
+    DEFAULT_POLICY,
     DEFAULT_QUIET,
+    Calendar,
     CalendarRangeError,
     DigestSlot,
     PolicyError,
@@ -22,8 +25,10 @@ from schedules.timing import (
     ReminderPolicy,
     ReminderSlot,
     Stage,
+    YearDays,
     add_working_days,
     at_local,
+    check_send_times,
     deadline_at,
     digest_slots,
     due_slots,
@@ -32,10 +37,13 @@ from schedules.timing import (
     next_allowed,
     next_digest_after,
     next_slot_after,
+    parse_quiet_hours,
+    policy_from,
     reminder_plan,
     slot_key,
     snooze_until,
     spread,
+    urge_slot,
     working_days_before,
 )
 from scoring_core.errors import ConfigError
@@ -199,6 +207,20 @@ def test_snooze_two_hours_never_into_quiet_hours(now: datetime, expected: dateti
     assert snooze_until(now) == expected
 
 
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (t(10, 16, 20, 0), t(10, 19, 8, 0)),  # Friday evening → Monday, not Saturday
+        (t(10, 17, 10, 0), t(10, 19, 8, 0)),  # a Saturday snooze lands on Monday too
+        (t(9, 30, 20, 0), t(10, 9, 8, 0)),  # the eve of National Day → the first day back
+        (t(10, 9, 20, 0), t(10, 10, 8, 0)),  # Saturday 10-10 is worked (调休): that morning
+    ],
+)
+def test_a_snooze_comes_back_on_a_working_day(now: datetime, expected: datetime) -> None:
+    # Regression: 稍后提醒 on Friday at 20:00 came back on Saturday at 08:00, a day off.
+    assert snooze_until(now) == expected
+
+
 def test_snooze_custom_hours() -> None:
     assert snooze_until(t(10, 9, 9, 0), hours=0.5) == t(10, 9, 9, 30)
     with pytest.raises(ValueError, match="hours"):
@@ -255,7 +277,8 @@ def test_plan_for_deadline_2020_10_12() -> None:
         ("2020-09-29T09:30", BEF, False),
         ("2020-09-30T09:30", BEF, False),
         ("2020-10-09T09:30", BEF, False),
-        ("2020-10-10T15:00", LAST, False),  # Saturday, but a working day: last one
+        ("2020-10-10T09:30", BEF, False),  # Saturday, but a working day: the last one...
+        ("2020-10-10T15:00", LAST, False),  # ...gets the 15:00 reminder as well
         ("2020-10-12T09:30", DDAY, False),
         ("2020-10-12T14:00", DDAY, False),
         ("2020-10-13T09:30", OVER, True),
@@ -266,7 +289,7 @@ def test_plan_for_deadline_2020_10_12() -> None:
         ("2020-10-19T09:30", OVER, True),
     ]
     assert plan[0].at == t(9, 28, 9, 30)
-    assert plan[4].at == t(10, 10, 15, 0)
+    assert plan[5].at == t(10, 10, 15, 0)
 
 
 def test_plan_stops_at_the_horizon_inclusive() -> None:
@@ -292,6 +315,7 @@ def test_deadline_on_a_day_off() -> None:
         ("2020-09-29T09:30", BEF, False),
         ("2020-09-30T09:30", BEF, False),
         ("2020-10-09T09:30", BEF, False),
+        ("2020-10-10T09:30", BEF, False),
         ("2020-10-10T15:00", LAST, False),
         ("2020-10-12T09:30", OVER, True),
     ]
@@ -302,6 +326,7 @@ def test_policy_every_day_and_shorter_run_up() -> None:
     plan = reminder_plan(deadline_at(date(2020, 10, 9)), until=t(10, 11, 23, 0), policy=policy)
     assert plan_table(plan) == [
         ("2020-09-29T09:30", BEF, False),  # 2 working days before 10-09: 09-29, 09-30
+        ("2020-09-30T09:30", BEF, False),
         ("2020-09-30T15:00", LAST, False),
         ("2020-10-09T09:30", DDAY, False),
         ("2020-10-09T14:00", DDAY, False),
@@ -319,6 +344,16 @@ def test_policy_without_last_day_or_overdue() -> None:
         ("2020-10-09T09:30", DDAY, False),
         ("2020-10-09T14:00", DDAY, False),
     ]
+
+
+def test_the_last_working_day_gets_both_the_0930_and_the_1500_reminder() -> None:
+    # Regression: the last working day before the deadline got only 15:00, though it is
+    # one of the run-up working days that each get 09:30.
+    plan = reminder_plan(deadline_at(date(2020, 10, 14)), until=t(10, 13, 23, 0))
+    assert plan_table(plan)[-2:] == [("2020-10-13T09:30", BEF, False), ("2020-10-13T15:00", LAST, False)]
+    same = ReminderPolicy(last_day_at=time(9, 30))  # one minute, one slot (one key)
+    plan = reminder_plan(deadline_at(date(2020, 10, 14)), until=t(10, 13, 23, 0), policy=same)
+    assert plan_table(plan)[-1:] == [("2020-10-13T09:30", LAST, False)]
 
 
 def test_policy_time_in_quiet_hours_is_refused() -> None:
@@ -350,9 +385,100 @@ def test_the_year_after_the_calendar_data_falls_back_to_weekdays(caplog: pytest.
     assert "Monday to Friday count as working days" in caplog.text
 
 
-def test_plan_beyond_calendar_data_raises_the_typed_error() -> None:
-    with pytest.raises(CalendarRangeError):
-        reminder_plan(deadline_at(date(2099, 6, 1)), until=t(6, 2, 0, year=2099))
+def test_a_plan_years_beyond_the_data_falls_back_to_weekdays_not_an_error() -> None:
+    # Regression: a 2028 deadline made every sweep raise CalendarRangeError.
+    plan = reminder_plan(deadline_at(date(2099, 6, 1)), until=t(6, 2, 0, year=2099))
+    assert [s.slot_key for s in plan][:2] == ["2099-05-25T09:30", "2099-05-26T09:30"]  # Mon–Fri
+
+
+# --- the holiday override file, configuration -------------------------------------
+
+
+def test_an_override_year_decides_its_listed_days_and_counts_weekdays_otherwise() -> None:
+    cal = Calendar({2027: YearDays(holidays=frozenset({date(2027, 1, 1)}), workdays=frozenset({date(2027, 1, 9)}))})
+    assert not cal.is_working_day(date(2027, 1, 1))  # a Friday, listed off
+    assert cal.is_working_day(date(2027, 1, 9))  # a Saturday, listed worked
+    assert cal.is_working_day(date(2027, 1, 4))
+    assert not cal.is_working_day(date(2027, 1, 10))
+    assert cal.covers(2027)
+    assert not DEFAULT_CALENDAR.covers(2027)
+    assert DEFAULT_CALENDAR.covers(2026)
+    # A year chinesecalendar has can be corrected too; its other days stay as it says.
+    fix = Calendar({2020: YearDays(holidays=frozenset({date(2020, 9, 30)}))})
+    assert not fix.is_working_day(date(2020, 9, 30))
+    assert fix.is_working_day(date(2020, 10, 10))
+    assert not fix.is_working_day(date(2020, 10, 1))
+
+
+def test_calendar_gaps_name_the_years_not_known() -> None:
+    assert DEFAULT_CALENDAR.gaps(date(2026, 12, 1), date(2028, 1, 3)) == (2027, 2028)
+    assert Calendar({2027: YearDays()}).gaps(date(2026, 12, 1), date(2028, 1, 3)) == (2028,)
+    assert DEFAULT_CALENDAR.gaps(date(2026, 12, 1), date(2026, 12, 31)) == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "quiet"),
+    [
+        ("21:00-08:00", QuietHours(time(21), time(8))),
+        ("22:30 ~ 7:00", QuietHours(time(22, 30), time(7))),
+        ("12:00–14:00", QuietHours(time(12), time(14))),
+        ("off", QuietHours(time(0), time(0))),
+    ],
+)
+def test_quiet_hours_are_parsed(text: str, quiet: QuietHours) -> None:
+    assert parse_quiet_hours(text) == quiet
+
+
+@pytest.mark.parametrize("text", ["21-8", "21:00", "25:00-08:00", "晚上九点到早上八点"])
+def test_bad_quiet_hours_are_refused_saying_how_to_write_them(text: str) -> None:
+    with pytest.raises(PolicyError, match="请写作 21:00-08:00"):
+        parse_quiet_hours(text)
+
+
+def test_a_policy_from_settings_or_a_round() -> None:
+    assert policy_from({}) == DEFAULT_POLICY
+    policy = policy_from({"before_days": 3, "deadline_day_at": ["10:00"], "overdue_at": None})
+    assert (policy.before_working_days, policy.deadline_day_at, policy.overdue_at) == (3, (time(10),), None)
+    assert policy.before_at == time(9, 30)  # the rest stays
+    assert policy_from({"before_days": 2}, base=policy).deadline_day_at == (time(10),)
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ({"before": 3}, "不认识的提醒设置“before”"),
+        ({"before_days": 21}, "before_days（提前几个工作日开始提醒）应为 0 到 20 的整数"),
+        ({"before_days": "3"}, "before_days"),
+        ({"before_at": None}, "before_at 的时间“None”不对"),
+        ({"overdue_at": "9点"}, "overdue_at 的时间“9点”不对"),
+        ({"deadline_day_at": "09:30"}, "deadline_day_at（截止当天几点提醒）应为时间列表"),
+        ({"deadline_day_at": ["14:00", "09:30"]}, "截止当天的提醒时间须从早到晚排列且不重复"),
+        ({"escalate_overdue": "yes"}, "escalate_overdue"),
+    ],
+)
+def test_a_bad_policy_value_is_refused_in_chinese(values: dict[str, object], problem: str) -> None:
+    with pytest.raises(PolicyError) as caught:
+        policy_from(values)
+    assert problem in caught.value.user_message
+
+
+def test_send_times_in_quiet_hours_are_refused() -> None:
+    with pytest.raises(PolicyError, match="日报时间 17:30 在免打扰时段"):
+        check_send_times(DEFAULT_POLICY, parse_quiet_hours("17:00-08:00"))
+    with pytest.raises(PolicyError, match="提醒时间 09:30 在免打扰时段"):
+        check_send_times(DEFAULT_POLICY, parse_quiet_hours("21:00-10:00"))
+    check_send_times(DEFAULT_POLICY, parse_quiet_hours("22:00-07:00"))
+
+
+# --- 催办 -----------------------------------------------------------------------
+
+
+def test_urge_slot_shares_the_key_of_a_slot_within_the_hour() -> None:
+    plan = reminder_plan(deadline_at(date(2020, 10, 14)), until=t(10, 14, 23, 0))
+    assert urge_slot(t(10, 14, 9, 31), plan) == "2020-10-14T09:30"  # just sent: the same reminder
+    assert urge_slot(t(10, 14, 10, 29), plan) == "2020-10-14T09:30"
+    assert urge_slot(t(10, 14, 13, 0), plan) == "2020-10-14T14:00"  # the slot ahead: it stands for it
+    assert urge_slot(t(10, 14, 10, 30), plan) == "urge-2020-10-14T10:30"  # none near: its own
 
 
 # --- digest ---------------------------------------------------------------------
@@ -408,6 +534,7 @@ def test_catch_up_outside_the_grace_window() -> None:
     assert result.due == ()
     assert keys(result.missed) == [
         "2020-10-09T09:30",
+        "2020-10-10T09:30",
         "2020-10-10T15:00",
         "2020-10-12T09:30",  # 2h30 old
     ]
