@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from pathlib import PurePath
 from typing import Any, Final
 
 from aiohttp import web
@@ -266,6 +267,12 @@ class WeComAdapter(Adapter):
                 f"{kind_zh}“{message.filename}”超过企业微信 {limit_mb} MB 的上限，未发送",
                 platform=PLATFORM,
                 errmsg=f"{message.kind} {len(message.data)} bytes",
+            )
+        if is_image and PurePath(message.filename).suffix.lower() not in c.APP_IMAGE_SUFFIXES:
+            raise MessageTooLarge(
+                f"企业微信只能发送 PNG 或 JPG 图片，“{message.filename}”不是，未发送",
+                platform=PLATFORM,
+                errmsg=f"image type {PurePath(message.filename).suffix or 'none'}",
             )
         if len(message.data) < c.MEDIA_MIN_BYTES:
             raise MessageTooLarge(

@@ -45,6 +45,7 @@ DUPLICATE_CHECK_INTERVAL_SECONDS: Final = 1800
 APP_IMAGE_MAX_BYTES: Final = 10 * 1024 * 1024
 APP_FILE_MAX_BYTES: Final = 20 * 1024 * 1024
 MEDIA_MIN_BYTES: Final = 5
+APP_IMAGE_SUFFIXES: Final = frozenset({".png", ".jpg", ".jpeg"})
 
 # --- Template cards (path/90236, path/90241); counts UNCONFIRMED in detail ---
 CARD_TITLE_MAX_CHARS: Final = 26  # main_title.title, "建议不超过26个字"

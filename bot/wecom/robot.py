@@ -83,6 +83,10 @@ class RobotSender:
         )
 
     async def send_file(self, key: SecretStr, filename: str, data: bytes) -> None:
+        if len(data) < c.MEDIA_MIN_BYTES:
+            raise MessageTooLarge(
+                f"文件“{filename}”内容为空，未发送", platform=PLATFORM, errmsg=f"file {len(data)} bytes"
+            )
         if len(data) > c.ROBOT_FILE_MAX_BYTES:
             raise MessageTooLarge(
                 f"文件“{filename}”大小 {_mb(len(data))}，超过群机器人 {_mb(c.ROBOT_FILE_MAX_BYTES)} 的上限，未发送",

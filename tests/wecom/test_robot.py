@@ -116,6 +116,14 @@ async def test_a_file_over_20_mb_is_refused(adapter: WeComAdapter, emulator: WeC
     assert emulator.robot_uploads == []
 
 
+async def test_an_empty_file_is_refused_before_upload(adapter: WeComAdapter, emulator: WeComEmulator):
+    with pytest.raises(MessageTooLarge) as caught:
+        await adapter.send(to_leaders(File(filename="空.xlsx", data=b"x")))
+
+    assert caught.value.user_message == "文件“空.xlsx”内容为空，未发送"
+    assert emulator.robot_uploads == []
+
+
 async def test_a_group_without_a_robot_is_a_config_error(adapter: WeComAdapter):
     with pytest.raises(WeComCredentialsError) as caught:
         await adapter.send(Outbound(target=Target.group(Platform.WECOM, "nobody"), message=Text(content="x")))

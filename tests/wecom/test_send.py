@@ -391,6 +391,16 @@ async def test_an_oversize_app_file_is_refused_before_upload(adapter: WeComAdapt
     assert emulator.uploads == []
 
 
+async def test_an_app_image_that_is_not_png_or_jpg_is_refused_before_upload(
+    adapter: WeComAdapter, emulator: WeComEmulator
+):
+    with pytest.raises(MessageTooLarge) as caught:
+        await adapter.send(to_zhang(Image(filename="排名.gif", data=b"GIF89a" + b"\0" * 10)))
+
+    assert caught.value.user_message == "企业微信只能发送 PNG 或 JPG 图片，“排名.gif”不是，未发送"
+    assert emulator.uploads == []
+
+
 async def test_create_adapter_takes_the_app_factorys_getters(
     engine: AsyncEngine,
     settings: Settings,
