@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock, DevClock
 from bot.events import InboundEvent
 from bot.messages import Message, Outbound, Target
+from schedules.timing import next_allowed
 from scoring_core.directory import Directory
 from scoring_core.scheme import Scheme
 from storage import outbox
@@ -75,13 +76,17 @@ class Context:
     async def send(self, target: Target, message: Message, *, dedupe_key: str | None = None) -> bool:
         """Message someone else (a department's other members, a leaders' group).
 
-        With a ``dedupe_key`` a second send of the same key is dropped;
-        returns False then.
+        In quiet hours it waits for the next allowed minute (the person who
+        wrote gets their answer at once: that is ``reply``).  With a
+        ``dedupe_key`` a second send of the same key is dropped; returns False then.
         """
+        quiet = self.services.schedules.config.quiet if self.services.schedules else None
+        hold = next_allowed(self.now, quiet) if quiet is not None and quiet.contains(self.now) else None
         row_id = await outbox.enqueue(
             self.session,
             Outbound(target=target, message=message, dedupe_key=dedupe_key),
             self.now,
+            hold_until=hold,
         )
         return row_id is not None
 

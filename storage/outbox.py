@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, event, exists, func, select, update
+from sqlalchemy import and_, event, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, aliased
 
@@ -47,8 +47,15 @@ def _arm_wake(session: AsyncSession) -> None:
     event.listen(session.sync_session, "after_commit", _after_commit, once=True)
 
 
-async def enqueue(session: AsyncSession, outbound: Outbound, now: datetime) -> int | None:
-    """Add a message; returns its row id, or None when its dedupe key was enqueued before."""
+async def enqueue(
+    session: AsyncSession, outbound: Outbound, now: datetime, *, hold_until: datetime | None = None
+) -> int | None:
+    """Add a message; returns its row id, or None when its dedupe key was enqueued before.
+
+    ``hold_until`` keeps it back until then (quiet hours) without holding up
+    later messages to the same target.
+    """
+    held = hold_until if hold_until is not None and hold_until > now else None
     values: dict[str, Any] = {
         "target_platform": outbound.target.platform.value,
         "target_kind": outbound.target.kind.value,
@@ -58,7 +65,8 @@ async def enqueue(session: AsyncSession, outbound: Outbound, now: datetime) -> i
         "dedupe_key": outbound.dedupe_key,
         "status": OutboxStatus.PENDING.value,
         "attempts": 0,
-        "next_attempt_at": now,
+        "next_attempt_at": held or now,
+        "held_until": held,
         "created_at": now,
     }
     stmt = insert_for(session, OutboxRow).values(**values)
@@ -80,7 +88,10 @@ def target_of(row: OutboxRow) -> Target:
 
 
 def _earlier_open(now: datetime | None) -> Any:
-    """An earlier open row to the same target (not yet due, when ``now`` is given)."""
+    """An earlier open row to the same target (not yet due, when ``now`` is given).
+
+    A row held back (quiet hours) is not in the way while it is held.
+    """
     earlier = aliased(OutboxRow)
     conditions = [
         earlier.target_platform == OutboxRow.target_platform,
@@ -91,6 +102,9 @@ def _earlier_open(now: datetime | None) -> Any:
     ]
     if now is not None:
         conditions.append(earlier.next_attempt_at > now)
+        conditions.append(or_(earlier.held_until.is_(None), earlier.held_until <= now))
+    else:
+        conditions.append(earlier.held_until.is_(None))
     return exists().where(and_(*conditions))
 
 

@@ -76,6 +76,9 @@ class OutboxRow(Base):
     # for the back-off, not against the give-up bound).
     throttles: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Held back until then (a notice written in quiet hours): it waits without
+    # holding up later messages to the same person, which are answers.
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     platform_message_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

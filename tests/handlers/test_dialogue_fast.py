@@ -172,3 +172,23 @@ async def test_a_message_waiting_for_a_name_can_be_cancelled(db_url: str, bot: B
         await chat.say(FIRE, "公安 3 台账不全")
         assert await chat.tap(FIRE, "取消") == "已取消，上一条消息的分数都未保存。"
         assert "已评 0/32" in await chat.say(FIRE, "核对 12")
+
+
+async def test_a_colleagues_notice_written_at_night_waits_for_the_morning(db_url: str, bot: Bot) -> None:
+    # Regression: notices to other people (colleagues, leaders) went out at 22:30;
+    # quiet hours (21:00–08:00) held only the scheduled sends.
+    clock = Clock()
+    async with bot(db_url, clock) as chat:
+        await _open(chat)
+        await chat.say(FIRE, "12 全部满分")
+        clock.advance(hours=5, minutes=30)  # 22:30 in Nanchang
+        assert (
+            await chat.say(FIRE, "提交 12") == "已提交第12项（32 个单位）。截止 12月20日 23:59 前仍可修改，之后锁定。"
+        )
+        assert await chat.read(FIRE_B) == ""  # held: the writer's own answer was not
+        assert (
+            await chat.say(FIRE, "进度") == "【市消防救援支队评分进度】\n共 32/32\n第12项 32/32（已提交）"
+        )  # not held up behind it
+        clock.advance(hours=9, minutes=31)  # 08:01 the next morning
+        await chat.settle()
+        assert await chat.read(FIRE_B) == "【提醒】邓同志a已提交第12项（32 个单位）。"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -298,3 +299,19 @@ async def test_a_restart_does_not_refill_the_rate_buckets(engine: AsyncEngine) -
     clock.advance(50)  # a minute after the first burst
     assert await restarted.run_once() == 30
     assert len(adapter.sent) == 60
+
+
+async def test_a_held_notice_waits_without_holding_up_later_messages_to_the_same_person(engine: AsyncEngine) -> None:
+    adapter = FakeAdapter()
+    sessions, clock, dispatcher = _setup(engine, adapter)
+    async with sessions.begin() as s:
+        notice = Outbound(target=ZHANG, message=Text(content="同事已提交"))
+        await outbox.enqueue(s, notice, clock(), hold_until=clock() + timedelta(hours=9))
+    await _enqueue(sessions, "您的回复")
+    assert await dispatcher.run_once() == 1
+    assert [m.message for m in adapter.sent] == [Text(content="您的回复")]
+    async with sessions() as s:
+        assert await outbox.next_due_at(s) == clock() + timedelta(hours=9)
+    clock.advance(9 * 3600)
+    assert await dispatcher.run_once() == 1
+    assert [m.message for m in adapter.sent] == [Text(content="您的回复"), Text(content="同事已提交")]
