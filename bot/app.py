@@ -15,8 +15,6 @@ from dataclasses import replace
 from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
-from alembic.util.exc import CommandError
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.adapter import Adapter
@@ -35,7 +33,7 @@ from schedules.wiring import build_schedules
 from scoring_core.errors import ConfigError
 from scoring_core.scheme_file import parse_scheme
 from storage.engine import create_engine, session_factory
-from storage.files import load_directory, os_reason, scheme_source
+from storage.files import load_directory, scheme_source
 from storage.migrate import upgrade
 from storage.outbox import WAKE_INFO_KEY
 
@@ -166,19 +164,7 @@ class _StartedSink:
 async def _database(app: web.Application) -> AsyncIterator[None]:
     engine = create_engine(app[SETTINGS].database_url)
     try:
-        try:
-            await upgrade(engine)
-        except CommandError as exc:  # the database knows a revision this code does not
-            raise ConfigError(
-                f"数据库的结构比本程序新（{exc}）：它被更新版本的 scorebot 用过。请改用那个版本，"
-                "或换一个 SCOREBOT_DATABASE_URL"
-            ) from exc
-        except (SQLAlchemyError, OSError) as exc:
-            where = engine.url.render_as_string(hide_password=True)
-            raise ConfigError(
-                f"无法打开数据库 {where}：{_db_reason(exc)}。请检查 SCOREBOT_DATABASE_URL"
-                "（SQLite 文件所在的文件夹须存在且可写；PostgreSQL 须能连上）"
-            ) from exc
+        await upgrade(engine)
 
         def _wake() -> None:
             outbox = app.get(OUTBOX)
@@ -190,14 +176,6 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await engine.dispose()
-
-
-def _db_reason(exc: BaseException) -> str:
-    """The driver's own words, first line only (they carry no secrets: the URL is not in them)."""
-    cause = getattr(exc, "orig", None) or exc
-    if isinstance(cause, OSError):
-        return os_reason(cause)
-    return str(cause).splitlines()[0][:200] if str(cause) else type(cause).__name__
 
 
 async def _http_session(app: web.Application) -> AsyncIterator[None]:

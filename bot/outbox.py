@@ -177,13 +177,13 @@ class OutboxDispatcher:
         now = self._clock()
         adapter = self._adapters.get(Platform(row.target_platform))
         if adapter is None:
-            return await self._give_up(row, f"no adapter for platform {row.target_platform}")
+            return await self._give_up(row, f"没有平台“{row.target_platform}”的适配器：该平台未配置")
         try:
             message = outbox.decode(row)
         except ValidationError as exc:
-            return await self._give_up(row, f"unreadable message: {exc}")
+            return await self._give_up(row, f"消息内容无法读取（{exc.error_count()} 处不符合格式）")
         if row.status == OutboxStatus.SENDING and row.attempts - row.throttles >= policy.max_attempts:
-            return await self._give_up(row, "sender stopped during the last attempt")
+            return await self._give_up(row, "发送时程序中断，重试次数已用完")
 
         rate = adapter.rate_key(message)
         wait = self._take_token(rate, now)
@@ -210,7 +210,7 @@ class OutboxDispatcher:
                 wait = self._take_token(rate, self._clock())
                 if wait > 0:  # the rest waits for tokens; what went out stays out
                     async with self._sessions.begin() as session:
-                        await outbox.pause(session, row.id, self._clock() + timedelta(seconds=wait))
+                        await outbox.postpone(session, row.id, self._clock() + timedelta(seconds=wait), claimed=True)
                     return OutboxStatus.PENDING
             try:
                 result = await adapter.send(message, part=part, resend=resend and part == row.parts_sent)
@@ -267,7 +267,9 @@ class OutboxDispatcher:
         retry_after: float | None,
         exc: Exception,
     ) -> OutboxStatus:
-        error = str(exc) or repr(exc)
+        # PlatformError's text carries the platform's own errcode/errmsg; anything else
+        # (a network error, an adapter bug) is said as such, its words kept for the log.
+        error = str(exc) if isinstance(exc, PlatformError) else f"网络或程序错误：{str(exc) or type(exc).__name__}"
         # "Slow down" is no fault of the message: it does not use up an attempt,
         # only the time it may wait (so a long throttle delays, it does not lose).
         slowed = isinstance(exc, RateLimited)

@@ -12,7 +12,13 @@ from aiohttp import web
 from bot.app import create_app
 from bot.settings import Settings, load_settings
 from scoring_core.errors import ConfigError
-from storage.files import os_reason
+
+#: Errors of binding the listening socket (web.run_app raises start-up's other OSErrors too).
+_BIND_ERRORS = {
+    errno.EADDRINUSE: "端口已被占用",
+    errno.EACCES: "没有权限监听该端口（1024 以下的端口需要管理员权限）",
+    errno.EADDRNOTAVAIL: "本机没有这个地址，请检查 SCOREBOT_HOST",
+}
 
 
 def add_serve_parser(subparsers: Any) -> None:
@@ -52,7 +58,9 @@ def serve(args: argparse.Namespace) -> int:
     try:
         web.run_app(_app(), host=settings.host, port=settings.port, print=listening)
     except OSError as exc:
-        reason = "端口已被占用" if exc.errno == errno.EADDRINUSE else os_reason(exc)
+        if exc.errno not in _BIND_ERRORS:  # not the listening socket: some other start-up failure
+            raise
+        reason = _BIND_ERRORS[exc.errno]
         raise ConfigError(
             f"无法在 {settings.host}:{settings.port} 监听（{reason}）：请换一个 SCOREBOT_PORT，或停掉占用它的程序"
         ) from exc

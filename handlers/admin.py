@@ -104,22 +104,20 @@ async def open_round_cmd(ctx: Context, caller: Caller, cmd: OpenRound) -> None:
     if run_up:
         chosen = await schedule_jobs.set_policy(ctx.session, schedules, info.id, run_up, caller.actor.id, ctx.now)
         policy = "本轮" + policy_line(chosen)
+    # The schedules' round-opened card, under the schedules' keys: the reminder sweep
+    # plans the same keys and finds them sent, so each person gets one notice.  In
+    # quiet hours ctx.send holds them until the next allowed minute.
+    snapshot = await StorageRounds(scheme, directory).snapshot(ctx.session, info.id)
+    me = Target.user(ctx.event.platform, ctx.event.user_id)
+    count = 0
+    for notice in opening_notices(snapshot.state, schedules.recipients, ctx.now):
+        if notice.target != me and await ctx.send(notice.target, notice.message, dedupe_key=notice.key):
+            count += 1
     quiet = schedules.config.quiet
     if quiet.contains(ctx.now):
-        # Nothing goes out in quiet hours: the sweep's first run after them sends the
-        # round-opened cards (under the same keys, so still one each).
-        told = f"现在是免打扰时段（{quiet}），评分开始通知将于{local(next_allowed(ctx.now, quiet))}发出。"
-        if not schedules.sweeping:
-            told += "（本服务未开启定时发送 SCOREBOT_SCHEDULES_ENABLED，须由开启它的服务发出）"
+        when = local(next_allowed(ctx.now, quiet))
+        told = f"现在是免打扰时段（{quiet}），{count} 位评分人员的评分开始通知将于{when}发出。"
     else:
-        # The schedules' round-opened card, under the schedules' keys: the reminder
-        # sweep plans the same keys and finds them sent, so each person gets one notice.
-        snapshot = await StorageRounds(scheme, directory).snapshot(ctx.session, info.id)
-        me = Target.user(ctx.event.platform, ctx.event.user_id)
-        count = 0
-        for notice in opening_notices(snapshot.state, schedules.recipients, ctx.now):
-            if notice.target != me and await ctx.send(notice.target, notice.message, dedupe_key=notice.key):
-                count += 1
         told = f"已通知 {count} 位评分人员。"
     gaps = calendar_gap_line(calendar_gaps(schedules.config, ctx.now, [d.at for d in deadlines]))
     await ctx.reply(text(f"已开启“{info.name}”，截止 {local(deadline)}{extra}。", told, policy, gaps))

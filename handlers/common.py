@@ -79,7 +79,7 @@ def schedules_of(ctx: Context) -> Schedules:
         return ctx.services.schedules
     directory = directory_of(ctx)
     recipients = recipients_from_directory(directory, [ctx.event.platform.value])
-    return Schedules(StorageRounds(scheme_of(ctx), directory), recipients, sweeping=False)
+    return Schedules(StorageRounds(scheme_of(ctx), directory), recipients)
 
 
 def identify(ctx: Context) -> Caller | None:

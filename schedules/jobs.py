@@ -83,8 +83,6 @@ class Schedules:
     recipients: Mapping[str, Recipients]
     leader_groups: tuple[Target, ...] = ()
     config: ScheduleConfig = field(default_factory=ScheduleConfig)
-    #: whether this process runs the sweep (SCOREBOT_SCHEDULES_ENABLED); another process may
-    sweeping: bool = True
 
 
 @dataclass
@@ -183,6 +181,9 @@ async def _sweep(rt: ScheduleRuntime) -> SweepReport:
         policies = await state.round_policies(session)
         snoozes = await state.snoozes_since(session, (last or now) - rt.config.grace)
         for snap in await rt.source.snapshots(session, now):
+            # A savepoint per round: a round that fails halfway (its digest's ranks
+            # recorded, its chart not drawn) leaves nothing of itself behind.
+            round_writes = await session.begin_nested()
             try:
                 sends, round_missed, push = await _round_sends(
                     session, rt, snap, now, last, snoozes, paused, policies.get(snap.round_id)
@@ -192,9 +193,16 @@ async def _sweep(rt: ScheduleRuntime) -> SweepReport:
             except Exception:
                 # One round's problem (a bad stored policy, a date the calendar cannot
                 # place, a chart that would not draw) must not stop the other rounds.
-                log.exception("sweep at %s: round %s skipped, the other rounds go on", now, snap.round_id)
+                await round_writes.rollback()
+                log.exception(
+                    "sweep at %s: round %s skipped; its sends due since %s were not queued, the other rounds go on",
+                    now,
+                    snap.round_id,
+                    last,
+                )
                 failed.append(snap.round_id)
                 continue
+            await round_writes.commit()
             for m in round_missed:
                 log_missed(m)
             missed += len(round_missed)

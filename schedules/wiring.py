@@ -55,7 +55,6 @@ def build_schedules(
         recipients=recipients,
         leader_groups=parse_groups(settings.leaders),
         config=schedule_config(settings),
-        sweeping=settings.schedules_enabled,
     )
 
 

@@ -157,25 +157,24 @@ async def claim(session: AsyncSession, row_id: int, now: datetime, lease_until: 
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-async def postpone(session: AsyncSession, row_id: int, until: datetime) -> None:
-    """Push a pending row back without counting an attempt (rate limit pacing)."""
-    await session.execute(
-        update(OutboxRow)
-        .where(OutboxRow.id == row_id, OutboxRow.status == OutboxStatus.PENDING.value)
-        .values(next_attempt_at=until)
-    )
+async def postpone(session: AsyncSession, row_id: int, until: datetime, *, claimed: bool = False) -> None:
+    """Push a row back without counting an attempt (rate limit pacing: its next post has no token yet).
+
+    ``claimed``: the row was claimed for sending (some posts went out), so it
+    goes back to ``pending`` and the claim's attempt is given back.
+    """
+    stmt = update(OutboxRow).where(OutboxRow.id == row_id)
+    if claimed:
+        await session.execute(
+            stmt.values(status=OutboxStatus.PENDING.value, next_attempt_at=until, attempts=OutboxRow.attempts - 1)
+        )
+    else:
+        await session.execute(stmt.where(OutboxRow.status == OutboxStatus.PENDING.value).values(next_attempt_at=until))
 
 
 async def mark_part_sent(session: AsyncSession, row_id: int, parts_sent: int) -> None:
     """One more post of a multi-part message went out: a retry starts after it."""
     await session.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(parts_sent=parts_sent))
-
-
-async def pause(session: AsyncSession, row_id: int, until: datetime) -> None:
-    """A claimed row goes back to waiting without an error (its next post has no rate token yet)."""
-    await session.execute(
-        update(OutboxRow).where(OutboxRow.id == row_id).values(status=OutboxStatus.PENDING.value, next_attempt_at=until)
-    )
 
 
 async def mark_sent(session: AsyncSession, row_id: int, now: datetime, platform_message_id: str | None) -> None:

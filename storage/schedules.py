@@ -173,17 +173,6 @@ class Baseline:
         return self.event.startswith(DIGEST_PREFIX)
 
 
-async def last_pushed_ranks(session: AsyncSession, round_id: int) -> dict[str, int] | None:
-    """The unit ranks of the round's latest push or ranked digest, or None before the first."""
-    row = await session.scalar(
-        select(RankingPushRow).where(RankingPushRow.round_id == round_id).order_by(RankingPushRow.id.desc()).limit(1)
-    )
-    if row is None:
-        return None
-    ranks: dict[str, int] = json.loads(row.ranks)
-    return ranks
-
-
 async def push_baseline(session: AsyncSession, round_id: int) -> Baseline | None:
     """The ranks the next ranking push shows changes against, or None (nothing shown before).
 

@@ -315,3 +315,23 @@ async def test_a_held_notice_waits_without_holding_up_later_messages_to_the_same
     clock.advance(9 * 3600)
     assert await dispatcher.run_once() == 1
     assert [m.message for m in adapter.sent] == [Text(content="您的回复"), Text(content="同事已提交")]
+
+
+async def test_waiting_for_tokens_between_posts_uses_no_attempt(engine: AsyncEngine) -> None:
+    # Regression (review): each pause of a paced multi-part row cost an attempt, so a long
+    # ranking paused a few times was then given up on after one ordinary error.
+    limit = RateLimit(per_period=1, period=60.0)
+    adapter = FakeAdapter(limit=limit, by_line=True)
+    sessions, clock, dispatcher = _setup(engine, adapter)
+    adapter.clock = clock
+    await _enqueue(sessions, "\n".join(f"第{k}段" for k in range(6)), target=Target.group(Platform.WECOM, "leaders"))
+    for _ in range(5):  # one post a minute: five pauses
+        await dispatcher.run_once()
+        clock.advance(60)
+    adapter.fail_next(_system_busy())
+    await dispatcher.run_once()  # the last post fails once, transiently
+    clock.advance(POLICY.max_backoff)
+    await dispatcher.run_once()
+    (row,) = await _rows(sessions)
+    assert (row.status, row.parts_sent, row.attempts) == ("sent", 6, 2)
+    assert [line for line, _ in adapter.posts_sent] == [f"第{k}段" for k in range(6)]

@@ -285,7 +285,7 @@ async def test_one_rounds_calendar_problem_is_logged_and_the_other_rounds_still_
     with caplog.at_level(logging.ERROR, logger="schedules.jobs"):
         report = await jobs.run_sweep(runtime(sessions, Clock(t(10, 14, 9, 30)), source))
     assert report.failed == (8,)
-    assert "round 8 skipped, the other rounds go on" in caplog.text
+    assert "round 8 skipped; its sends due since 2020-10-14 01:29:00+00:00 were not queued" in caplog.text
     assert "节假日数据不含 1999 年" in caplog.text
     assert reminder_keys(await keys(sessions)) == [
         "r7:remind:sandbox:user:zhang:2020-10-14T09:30",
@@ -293,6 +293,23 @@ async def test_one_rounds_calendar_problem_is_logged_and_the_other_rounds_still_
         "r7:remind:sandbox:user:zhao:2020-10-14T09:30",
     ]
     assert "r9:open:sandbox:user:zhao:1" in await keys(sessions)
+
+
+async def test_a_round_that_fails_halfway_leaves_none_of_its_writes(
+    sessions: async_sessionmaker[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Regression (review): a round's digest ranks were recorded, then its chart failed, and
+    # the record stayed: a later push compared against a digest nobody received.
+    async def writes_then_fails(session: AsyncSession, rt: Any, snap: RoundSnapshot, *_: Any) -> Any:
+        await state.record_push(session, snap.round_id, f"{state.DIGEST_PREFIX}x", t(10, 14, 9, 30), {"甲局": 1})
+        raise RuntimeError("the chart would not draw")
+
+    monkeypatch.setattr(jobs, "_round_sends", writes_then_fails)
+    await set_last_run(sessions, t(10, 14, 9, 29))
+    report = await jobs.run_sweep(runtime(sessions, Clock(t(10, 14, 9, 30))))
+    assert report.failed == (7,)
+    async with sessions() as s:
+        assert await state.pushed_events(s, 7) == set()
 
 
 async def test_quiet_hours_plan_nothing_and_keep_last_run(sessions: async_sessionmaker[Any]) -> None:

@@ -336,7 +336,7 @@ async def test_a_round_opened_in_quiet_hours_tells_its_scorers_in_the_morning(db
     async with walk.running() as chat:
         assert await chat.say(ADMIN, "开启考核 10月10日") == (
             f"已开启“{TITLE}”，截止 10月10日 23:59。\n"
-            "现在是免打扰时段（21:00–08:00），评分开始通知将于9月30日 08:00发出。"
+            "现在是免打扰时段（21:00–08:00），145 位评分人员的评分开始通知将于9月30日 08:00发出。"
         )
         await walk.at(t(9, 29, 23, 30))
         await walk.at(t(9, 30, 7, 59))
