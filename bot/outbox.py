@@ -225,8 +225,7 @@ class OutboxDispatcher:
                     await outbox.mark_part_sent(session, row.id, part + 1)
 
         async with self._sessions.begin() as session:
-            await outbox.mark_part_sent(session, row.id, posts)
-            await outbox.mark_sent(session, row.id, self._clock(), first_id)
+            await outbox.mark_sent(session, row.id, self._clock(), first_id, parts_sent=posts)
         return OutboxStatus.SENT
 
     def _take_token(self, rate: tuple[str, RateLimit] | None, now: datetime) -> float:

@@ -64,19 +64,21 @@ class RateLimiter:
         self._since_sweep += 1
         if self._since_sweep >= _SWEEP_EVERY:
             self.sweep(now)
-        bucket = self._buckets.get(key)
-        if bucket is None or bucket.limit != limit:
-            bucket = self._buckets[key] = TokenBucket(limit)
-        return bucket.try_take(now)
+        return self._bucket(key, limit).try_take(now)
 
     def record(self, key: str, limit: RateLimit, at: float) -> None:
         """A token spent at ``at`` (in the past, from the outbox after a restart)."""
-        bucket = self._buckets.get(key)
-        if bucket is None or bucket.limit != limit:
-            bucket = self._buckets[key] = TokenBucket(limit)
+        bucket = self._bucket(key, limit)
         bucket.spent.append(at)
         if len(bucket.spent) > 1 and bucket.spent[-2] > at:  # keep the oldest first
             bucket.spent = deque(sorted(bucket.spent))
+
+    def _bucket(self, key: str, limit: RateLimit) -> TokenBucket:
+        """The key's bucket; a new one when there is none, or its adapter names another limit."""
+        bucket = self._buckets.get(key)
+        if bucket is None or bucket.limit != limit:
+            bucket = self._buckets[key] = TokenBucket(limit)
+        return bucket
 
     def release(self, key: str) -> None:
         bucket = self._buckets.get(key)

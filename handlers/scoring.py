@@ -346,7 +346,7 @@ async def batch(
             raise DomainError(f"请在第一行写明编号（如“评分 12”），再逐行写“单位 分数 理由”；您部门的评分项：{mine}")
         code = own[0].part.code
     a = _assignment(ctx, caller, code)
-    index = NameIndex.build((u.name, u.names) for u in directory_of(ctx).units if u.name in set(a.units))
+    index = _unit_index(ctx, a)
     problems: list[Problem] = []
     entries: list[ScoreEntry] = []
     seen: dict[str, int] = {}
@@ -377,6 +377,12 @@ async def batch(
     if problems:
         raise InputRejected(f"有 {len(problems)} 行需要改正，这条消息的分数都未保存：", problems)
     await _fill_and_report(ctx, caller, info, a, entries, rest_full=cmd.rest_full, store=store, state=state)
+
+
+def _unit_index(ctx: Context, a: Assignment) -> NameIndex:
+    """The names of the part's units, as a batch line or an answer to "which unit?" may write them."""
+    mine = set(a.units)
+    return NameIndex.build((u.name, u.names) for u in directory_of(ctx).units if u.name in mine)
 
 
 async def _ask_which(
@@ -413,7 +419,7 @@ async def _ask_which(
 async def resolve(ctx: Context, caller: Caller, said: str, state: Conversation, store: ConversationStore) -> None:
     """The answer to "which unit?": the chosen name, then the batch again with it."""
     a = _assignment(ctx, caller, state.code)
-    index = NameIndex.build((u.name, u.names) for u in directory_of(ctx).units if u.name in set(a.units))
+    index = _unit_index(ctx, a)
     resolved = dict(state.resolved)
     unclear = [
         (n, found)

@@ -177,7 +177,9 @@ async def mark_part_sent(session: AsyncSession, row_id: int, parts_sent: int) ->
     await session.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(parts_sent=parts_sent))
 
 
-async def mark_sent(session: AsyncSession, row_id: int, now: datetime, platform_message_id: str | None) -> None:
+async def mark_sent(
+    session: AsyncSession, row_id: int, now: datetime, platform_message_id: str | None, *, parts_sent: int = 1
+) -> None:
     await session.execute(
         update(OutboxRow)
         .where(OutboxRow.id == row_id)
@@ -186,6 +188,7 @@ async def mark_sent(session: AsyncSession, row_id: int, now: datetime, platform_
             sent_at=now,
             platform_message_id=platform_message_id,
             last_error=None,
+            parts_sent=parts_sent,
         )
     )
 
